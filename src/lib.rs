@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod batch;
 pub mod core;
 mod error;
 mod hex;
