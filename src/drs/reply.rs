@@ -640,10 +640,10 @@ impl Decoder<'_> {
     /// NDR conformant DSNAME (§3.4).
     fn dsname(&mut self) -> Result<DsName, DecodeError> {
         let prev = self.r.enter(Structure::Dsname);
-        let at = self.r.pos();
         self.r.align(4)?;
+        let at = self.r.pos();
         let mc = self.r.u32()?;
-        self.r.check_count(mc, 2)?;
+        self.r.check_count(at, mc, 2)?;
         let struct_len = self.r.u32()?;
         let sid_len = self.r.u32()?;
         let guid = Guid::from_bytes_le(self.r.guid()?);
@@ -685,7 +685,7 @@ impl Decoder<'_> {
                 },
             ));
         }
-        self.r.check_count(n, 32)?;
+        self.r.check_count(mc_at, n, 32)?;
         let mut out = Vec::with_capacity(n as usize);
         for _ in 0..n {
             self.r.align(8)?;
@@ -822,7 +822,7 @@ impl Decoder<'_> {
                     },
                 ));
             }
-            self.r.check_count(n, 40)?;
+            self.r.check_count(mc_at, n, 40)?;
             for a in attrs.iter_mut() {
                 a.meta = Some(self.metadata()?);
             }
