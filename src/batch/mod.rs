@@ -9,6 +9,7 @@
 //! and anything else that can fill a [`SyncAccount`].
 
 mod account;
+mod from_drs;
 mod outcome;
 mod policy;
 mod runner;
@@ -19,6 +20,7 @@ pub use account::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
     SyncAccount,
 };
+pub use from_drs::{drs_item, drs_items, object_identity, source_anchor};
 pub use outcome::{Failure, Outcome, Record, SkipReason};
 pub use policy::{
     Decision, Filter, RID_KRBTGT, SyncPolicy, UF_ACCOUNTDISABLE, UF_INTERDOMAIN_TRUST_ACCOUNT,
