@@ -190,11 +190,18 @@ fn second_run_skips_unchanged_passwords() {
         let first = run(&c, SyncPolicy::default(), None);
         let mut state = SyncState::new();
         first.iter().for_each(|o| state.observe(o));
+        for r in &c.replies {
+            state.record_reply(r);
+        }
+        let progress = state.replication().unwrap().clone();
+        assert!(progress.complete);
+        assert_eq!(progress.usn_vec_to, c.replies.last().unwrap().usn_vec_to());
         let synced = first.iter().filter(|o| o.kind() == "synced").count();
         assert!(synced >= 10);
         assert_eq!(state.len(), synced);
         let state: SyncState =
             serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        assert_eq!(state.replication(), Some(&progress));
         let second = run(&c, SyncPolicy::default(), Some(&state));
         for (a, b) in first.iter().zip(&second) {
             assert_eq!(a.identity(), b.identity());

@@ -29,4 +29,4 @@ pub use policy::{
 pub use runner::{
     CancelToken, DEFAULT_CHUNK_SIZE, DEFAULT_SUB_BATCH, Outcomes, ProgressFn, Runner, Summary,
 };
-pub use state::SyncState;
+pub use state::{ReplicationProgress, SyncState};
