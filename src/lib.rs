@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
+//! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
 //!
 //! ```
 //! use phsync::{CloudVerifier, Iterations, NtHash, Salt};
@@ -35,6 +36,8 @@ pub mod batch;
 pub mod core;
 mod error;
 mod hex;
+#[cfg(feature = "ldap")]
+pub mod ldap;
 pub mod manual;
 mod nt;
 mod params;
