@@ -12,6 +12,7 @@ use phsync::NtHash;
 use phsync::batch::{FailReason, Outcome, Runner, SkipReason, SyncPolicy, SyncState};
 use phsync::ldap::{
     Bind, ConnectOptions, DirSyncCookie, DirSyncSearch, LdapSourceError, SambaConfig, SambaSource,
+    TlsOptions,
 };
 use slapd::{PEOPLE, READER_DN, READER_PW, SUFFIX, Slapd};
 
@@ -311,6 +312,47 @@ fn ldap_dirsync_against_openldap_is_a_typed_error() {
     let search = DirSyncSearch::new(SUFFIX);
     match search.changes(&mut conn, &DirSyncCookie::new()) {
         Err(LdapSourceError::Search { rc: 12, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ldap_tls_ldaps_and_starttls() {
+    let Some(server) = Slapd::start("ldap_tls_ldaps_and_starttls") else {
+        return;
+    };
+    let insecure = TlsOptions {
+        starttls: false,
+        danger_accept_invalid_certs: true,
+    };
+    // ldaps:// with the self-signed certificate accepted (test-only option).
+    let config = SambaConfig::new(
+        ConnectOptions::new(server.ldaps_url())
+            .bind(Bind::simple(READER_DN, READER_PW))
+            .tls(insecure.clone()),
+        SUFFIX,
+    );
+    let mut source = SambaSource::connect(config).expect("ldaps");
+    let (out, read) = sync(&mut source, &Runner::new(SyncPolicy::default()));
+    assert_eq!(read.unwrap().entries, 8);
+    assert!(out["alice"].verifier().unwrap().verify_password("Pa$$w0rd"));
+
+    // StartTLS on the plain port.
+    let starttls = ConnectOptions::new(server.url())
+        .bind(Bind::simple(READER_DN, READER_PW))
+        .tls(TlsOptions {
+            starttls: true,
+            ..insecure
+        });
+    starttls.connect().expect("StartTLS").close();
+
+    // Verification on (the default): the self-signed certificate is refused, typed.
+    let verified = ConnectOptions::new(server.ldaps_url()).bind(Bind::simple(READER_DN, READER_PW));
+    match verified.connect() {
+        Err(LdapSourceError::Connect { source, .. }) => {
+            let msg = source.to_string();
+            assert!(msg.to_lowercase().contains("cert"), "{msg}");
+        }
         other => panic!("{other:?}"),
     }
 }

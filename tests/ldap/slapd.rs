@@ -1,6 +1,7 @@
 //! A throwaway OpenLDAP server for the `ldap_*` tests: a temporary cn=config (built with
 //! `slapadd -n 0 -F`) and mdb database, the Samba schema and the smbk5pwd overlay, listening on
-//! `ldap://127.0.0.1:<free port>/` and `ldapi://<tempdir>/ldapi`. Started as a child process in
+//! `ldap://127.0.0.1:<free port>/` (StartTLS too), `ldaps://127.0.0.1:<free port>/` (a
+//! self-signed certificate made with `openssl`) and `ldapi://<tempdir>/ldapi`. Started as a child process in
 //! the foreground (`-d 0`), stopped by PID (SIGTERM, then SIGKILL) when dropped.
 //!
 //! Needs Debian's `slapd`, `slapd-contrib` (smbk5pwd), `ldap-utils` and `samba` (for
@@ -31,6 +32,7 @@ const DEFAULT_SAMBA_LDIF: &str = "/usr/share/doc/samba/examples/LDAP/samba.ldif"
 pub struct Slapd {
     pub dir: PathBuf,
     pub port: u16,
+    pub tls_port: u16,
     child: Child,
 }
 
@@ -79,7 +81,14 @@ impl Slapd {
     pub fn start(test: &str) -> Option<Slapd> {
         let samba_ldif = std::env::var("PHSYNC_SAMBA_LDIF").unwrap_or(DEFAULT_SAMBA_LDIF.into());
         let mut missing = Vec::new();
-        for cmd in ["slapd", "slapadd", "ldapadd", "ldappasswd", "ldapmodify"] {
+        for cmd in [
+            "slapd",
+            "slapadd",
+            "ldapadd",
+            "ldappasswd",
+            "ldapmodify",
+            "openssl",
+        ] {
             if !which(cmd) {
                 missing.push(cmd.to_string());
             }
@@ -98,7 +107,12 @@ impl Slapd {
             if std::env::var_os("PHSYNC_REQUIRE_SLAPD").is_some() {
                 panic!("{why} (PHSYNC_REQUIRE_SLAPD is set)");
             }
-            eprintln!("SKIPPED {why}; set PHSYNC_REQUIRE_SLAPD=1 to make this a failure");
+            // Written to the stderr handle directly: libtest captures eprintln!, and a skip
+            // should be visible.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {why}; set PHSYNC_REQUIRE_SLAPD=1 to make this a failure"
+            );
             return None;
         }
 
@@ -112,6 +126,22 @@ impl Slapd {
         std::fs::create_dir_all(dir.join("conf")).unwrap();
         std::fs::create_dir_all(dir.join("db")).unwrap();
 
+        // A self-signed certificate for 127.0.0.1 (ldaps:// and StartTLS).
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem")));
         let template = std::fs::read_to_string(fixture("config.ldif.in")).unwrap();
         let config = template
             .replace("@DIR@", dir.to_str().unwrap())
@@ -126,8 +156,19 @@ impl Slapd {
             .arg("-l")
             .arg(dir.join("config.ldif")));
 
-        let port = free_port();
-        let urls = format!("ldap://127.0.0.1:{port}/ {}", ldapi_url(&dir.join("ldapi")));
+        let (port, tls_port) = {
+            // Hold both listeners at once so that the two ports differ.
+            let a = TcpListener::bind("127.0.0.1:0").unwrap();
+            let b = TcpListener::bind("127.0.0.1:0").unwrap();
+            (
+                a.local_addr().unwrap().port(),
+                b.local_addr().unwrap().port(),
+            )
+        };
+        let urls = format!(
+            "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/ {}",
+            ldapi_url(&dir.join("ldapi"))
+        );
         let log = std::fs::File::create(dir.join("slapd.log")).unwrap();
         let child = Command::new(slapd_path())
             .arg("-h")
@@ -141,7 +182,12 @@ impl Slapd {
             .stderr(log)
             .spawn()
             .expect("spawn slapd");
-        let mut server = Slapd { dir, port, child };
+        let mut server = Slapd {
+            dir,
+            port,
+            tls_port,
+            child,
+        };
         server.wait_ready();
         server.ldapadd_file(&fixture("users.ldif"));
         server.set_password("alice", "Pa$$w0rd");
@@ -158,6 +204,10 @@ impl Slapd {
 
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://127.0.0.1:{}", self.tls_port)
     }
 
     pub fn ldapi(&self) -> String {
@@ -178,6 +228,7 @@ impl Slapd {
                 );
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
                 && self.dir.join("ldapi").exists()
             {
                 return;
