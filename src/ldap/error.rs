@@ -130,6 +130,13 @@ pub enum LdapSourceError {
         #[source]
         source: BerError,
     },
+    /// The server returned an empty page with the cookie it was sent: following it would
+    /// never end.
+    #[error("paged search stalled after {entries_read} entries: the server repeated its cookie")]
+    PagingStalled {
+        /// Entries delivered before.
+        entries_read: u64,
+    },
     /// The server did not return a control the operation needs.
     #[error("the server did not return the {control} response control")]
     MissingControl {

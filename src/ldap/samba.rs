@@ -291,6 +291,12 @@ impl SambaAccounts<'_> {
             None => self.done = true,
             Some(val) => match parse_paged_response(&val) {
                 Ok(cookie) if cookie.is_empty() => self.done = true,
+                // The same cookie back after an empty page would page forever.
+                Ok(cookie) if cookie == self.cookie && self.page.is_empty() => {
+                    self.stop(LdapSourceError::PagingStalled {
+                        entries_read: self.entries,
+                    })
+                }
                 Ok(cookie) => self.cookie = cookie,
                 Err(source) => self.stop(LdapSourceError::Control {
                     control: "paged results",

@@ -502,6 +502,30 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_values_map_without_panicking(
+            hash in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            flags in ".{0,16}",
+            last_set in ".{0,24}",
+            csn in ".{0,40}",
+        ) {
+            let e = Entry {
+                dn: "uid=p,dc=x".into(),
+                attrs: vec![
+                    ("sambaNTPassword".into(), vec![hash]),
+                    ("sambaAcctFlags".into(), vec![flags.into_bytes()]),
+                    ("sambaPwdLastSet".into(), vec![last_set.into_bytes()]),
+                    ("entryCSN".into(), vec![csn.into_bytes()]),
+                ],
+            };
+            match account_from_entry(&e, 0) {
+                Ok(a) => proptest::prop_assert!(a.user_account_control.is_some()),
+                Err(f) => proptest::prop_assert_eq!(f.reason, FailReason::InvalidInput),
+            }
+        }
+    }
+
     #[test]
     fn must_change_rules() {
         let now = 1_000_000;
