@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         summary.total, summary.synced, summary.skipped, summary.failed, summary.reasons
     );
     match read {
-        Ok(_) => {
+        Ok(read) if read.complete => {
             if let Some(p) = state_path {
                 let json = serde_json::to_vec_pretty(&next_state).expect("state serializes");
                 if let Err(e) = std::fs::write(&p, json) {
@@ -119,6 +119,10 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("error: the read did not finish");
+            ExitCode::from(2)
         }
         Err(e) => {
             // The state is not saved: the next run re-reads everything.

@@ -56,6 +56,7 @@ fn ldap_samba_source_syncs_smbk5pwd_hashes_over_ldapi() {
     let runner = Runner::new(SyncPolicy::default());
     let (out, read) = sync(&mut source, &runner);
     let read = read.expect("whole subtree read");
+    assert!(read.complete);
     assert_eq!(read.entries, 8);
     assert!(read.pages >= 4, "{read:?}");
     assert_eq!(out.len(), 8, "{:?}", out.keys());
@@ -255,6 +256,18 @@ fn ldap_size_limit_is_typed_and_read_accounts_keep_outcomes() {
         }
         other => panic!("{other:?}"),
     }
+    // A read dropped after its first page abandons the paged search; the connection stays
+    // usable for the next read.
+    let mut source =
+        SambaSource::connect(SambaConfig::new(connect.clone(), SUFFIX).page_size(2)).unwrap();
+    let mut accounts = source.accounts();
+    let first_two: Vec<_> = accounts.by_ref().take(2).collect();
+    assert_eq!(first_two.len(), 2);
+    assert!(!accounts.finish().unwrap().complete);
+    let (out, read) = sync(&mut source, &Runner::new(SyncPolicy::default()));
+    assert_eq!(read.unwrap().entries, 8);
+    assert_eq!(out.len(), 8);
+
     // With paging (the default), the same user reads everything.
     let mut source = SambaSource::connect(SambaConfig::new(connect, SUFFIX)).unwrap();
     let (out, read) = sync(&mut source, &Runner::new(SyncPolicy::default()));

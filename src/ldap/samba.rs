@@ -142,6 +142,9 @@ pub struct ReadSummary {
     pub entries: u64,
     /// Search pages requested.
     pub pages: u64,
+    /// Whether the server said "no more entries". `false` when the caller stopped iterating
+    /// early (e.g. a cancelled run): the entries not read were not seen at all.
+    pub complete: bool,
 }
 
 /// The iterator returned by [`SambaSource::accounts`].
@@ -168,25 +171,27 @@ impl SambaAccounts<'_> {
         self.error.as_ref()
     }
 
-    /// Reads nothing more and reports how the read ended.
+    /// Reads nothing more and reports how the read ended (an unfinished paged search is
+    /// abandoned).
     ///
     /// # Errors
     /// The search-level error that stopped the read early, or
     /// [`LdapSourceError::Referral`] if the server returned continuation references for
     /// parts of the subtree it does not hold (those parts were not read).
-    pub fn finish(self) -> Result<ReadSummary, LdapSourceError> {
-        if let Some(e) = self.error {
+    pub fn finish(mut self) -> Result<ReadSummary, LdapSourceError> {
+        if let Some(e) = self.error.take() {
             return Err(e);
         }
         if !self.referrals.is_empty() {
             return Err(LdapSourceError::Referral {
-                urls: self.referrals,
+                urls: std::mem::take(&mut self.referrals),
                 entries_read: self.entries,
             });
         }
         Ok(ReadSummary {
             entries: self.entries,
             pages: self.pages,
+            complete: self.done && self.page.is_empty(),
         })
     }
 
@@ -309,6 +314,33 @@ impl SambaAccounts<'_> {
     fn stop(&mut self, e: LdapSourceError) {
         self.error = Some(e);
         self.done = true;
+    }
+}
+
+impl Drop for SambaAccounts<'_> {
+    /// A paged search left unfinished (the caller stopped iterating, or cancelled) is
+    /// abandoned the RFC 2696 way, a page of size 0 with the last cookie, so the server can
+    /// free its state. Best effort: errors are ignored.
+    fn drop(&mut self) {
+        if self.done || self.cookie.is_empty() {
+            return;
+        }
+        let cfg = &self.source.config;
+        let conn = &mut self.source.conn;
+        let mut content = Vec::new();
+        ber::write_integer(&mut content, 0);
+        ber::write_octet_string(&mut content, &self.cookie);
+        conn.conn.with_controls(RawControl {
+            ctype: PAGED_RESULTS_OID.into(),
+            crit: false,
+            val: Some(ber::sequence(&content)),
+        });
+        if let Some(t) = conn.operation_timeout {
+            conn.conn.with_timeout(t);
+        }
+        let _ = conn
+            .conn
+            .search(&cfg.base_dn, cfg.scope, &cfg.filter, vec!["1.1"]);
     }
 }
 
