@@ -13,6 +13,7 @@
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
 //! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
+//! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
 //!
 //! ```
 //! use phsync::{CloudVerifier, Iterations, NtHash, Salt};
@@ -37,6 +38,8 @@ pub mod core;
 pub mod drs;
 mod error;
 mod hex;
+#[cfg(feature = "ldap")]
+pub mod ldap;
 pub mod manual;
 mod nt;
 mod params;

@@ -1,0 +1,154 @@
+//! A directory entry as raw attribute values, decoded from `ldap3`'s BER tree without
+//! panicking (ldap3's `SearchEntry::construct` panics on a malformed entry).
+
+use ldap3::ResultEntry;
+use ldap3::asn1::{PL, StructureTag};
+
+/// One search result entry: its DN and attributes with raw (byte) values, in server order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// The distinguished name.
+    pub dn: String,
+    /// `(attribute description, values)`, as the server sent them.
+    pub attrs: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+impl Entry {
+    /// The values of `name` (case-insensitive; an attribute with options such as
+    /// `;binary` or `;range=…` does not match the bare name).
+    pub fn values(&self, name: &str) -> Option<&[Vec<u8>]> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name` as UTF-8, if present and valid.
+    pub fn first_str(&self, name: &str) -> Option<&str> {
+        self.values(name)
+            .and_then(|v| v.first())
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The attribute names present (without their values).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.attrs.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+/// Why an entry could not be decoded: a description without values.
+pub(crate) fn decode(re: ResultEntry) -> Result<Entry, &'static str> {
+    let tag = re.0;
+    if tag.id != 4 {
+        return Err("not a SearchResultEntry");
+    }
+    let mut parts = constructed(tag, "entry")?.into_iter();
+    let dn = parts.next().ok_or("entry without a DN")?;
+    let dn = String::from_utf8(primitive(dn, "DN")?).map_err(|_| "DN is not UTF-8")?;
+    let attrs = match parts.next() {
+        Some(a) => constructed(a, "attribute list")?,
+        None => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(attrs.len());
+    for attr in attrs {
+        let mut pa = constructed(attr, "attribute")?.into_iter();
+        let name = pa.next().ok_or("attribute without a type")?;
+        let name = String::from_utf8(primitive(name, "attribute type")?)
+            .map_err(|_| "attribute type is not UTF-8")?;
+        let values = match pa.next() {
+            Some(v) => constructed(v, "attribute values")?
+                .into_iter()
+                .map(|v| primitive(v, "attribute value"))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        out.push((name, values));
+    }
+    Ok(Entry { dn, attrs: out })
+}
+
+fn constructed(tag: StructureTag, what: &'static str) -> Result<Vec<StructureTag>, &'static str> {
+    match tag.payload {
+        PL::C(v) => Ok(v),
+        PL::P(_) => Err(match what {
+            "entry" => "entry is not constructed",
+            "attribute list" => "attribute list is not constructed",
+            "attribute" => "attribute is not constructed",
+            _ => "attribute values are not constructed",
+        }),
+    }
+}
+
+fn primitive(tag: StructureTag, what: &'static str) -> Result<Vec<u8>, &'static str> {
+    match tag.payload {
+        PL::P(v) => Ok(v),
+        PL::C(_) => Err(match what {
+            "DN" => "DN is not a primitive value",
+            "attribute type" => "attribute type is not a primitive value",
+            _ => "attribute value is not a primitive value",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldap3::asn1::TagClass;
+
+    fn p(id: u64, v: &[u8]) -> StructureTag {
+        StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::P(v.to_vec()),
+        }
+    }
+    fn c(id: u64, v: Vec<StructureTag>) -> StructureTag {
+        StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::C(v),
+        }
+    }
+
+    #[test]
+    fn decodes_and_rejects_without_panicking() {
+        let good = StructureTag {
+            class: TagClass::Application,
+            id: 4,
+            payload: PL::C(vec![
+                p(4, b"uid=a,dc=x"),
+                c(
+                    16,
+                    vec![c(
+                        16,
+                        vec![p(4, b"UID"), c(17, vec![p(4, b"a"), p(4, b"b")])],
+                    )],
+                ),
+            ]),
+        };
+        let e = decode(ResultEntry::new(good)).unwrap();
+        assert_eq!(e.dn, "uid=a,dc=x");
+        assert_eq!(e.first_str("uid"), Some("a"));
+        assert_eq!(e.values("uid").unwrap().len(), 2);
+        assert!(e.values("mail").is_none());
+
+        let bad_dn = StructureTag {
+            class: TagClass::Application,
+            id: 4,
+            payload: PL::C(vec![p(4, &[0xff, 0xfe])]),
+        };
+        assert_eq!(decode(ResultEntry::new(bad_dn)), Err("DN is not UTF-8"));
+        let flat = StructureTag {
+            class: TagClass::Application,
+            id: 4,
+            payload: PL::P(vec![]),
+        };
+        assert!(decode(ResultEntry::new(flat)).is_err());
+        let empty = StructureTag {
+            class: TagClass::Application,
+            id: 4,
+            payload: PL::C(vec![]),
+        };
+        assert!(decode(ResultEntry::new(empty)).is_err());
+    }
+}
