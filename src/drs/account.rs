@@ -92,7 +92,20 @@ pub struct Account {
     lm_hash: Slot<LmHash>,
     lm_history: Vec<LmHash>,
     supplemental: Option<SupplementalCredentials>,
+    supplemental_skipped: bool,
     unicode_pwd_metadata: Option<AttributeMetadata>,
+}
+
+/// Which secrets [`ReplicatedObject::decrypt_selected`] decrypts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Secrets {
+    /// Everything: hashes, histories and supplementalCredentials (what
+    /// [`ReplicatedObject::decrypt`] does).
+    #[default]
+    All,
+    /// unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory only.
+    Hashes,
 }
 
 impl fmt::Debug for Account {
@@ -206,6 +219,12 @@ impl Account {
         self.supplemental.as_ref()
     }
 
+    /// Whether supplementalCredentials had a value that was not decrypted
+    /// ([`Secrets::Hashes`]).
+    pub fn supplemental_skipped(&self) -> bool {
+        self.supplemental_skipped
+    }
+
     /// unicodePwd's replication stamp: its version increases with every password change.
     pub fn unicode_pwd_metadata(&self) -> Option<&AttributeMetadata> {
         self.unicode_pwd_metadata.as_ref()
@@ -232,6 +251,22 @@ impl ReplicatedObject {
     /// secret attribute, a non-secret attribute of the wrong size, or malformed
     /// supplementalCredentials.
     pub fn decrypt_with_any(&self, keys: &[SessionKey]) -> Result<Account, DecryptError> {
+        self.decrypt_selected(keys, Secrets::All)
+    }
+
+    /// Like [`ReplicatedObject::decrypt_with_any`], choosing which secrets to decrypt.
+    /// [`Secrets::Hashes`] skips supplementalCredentials (the largest secret, ~2.6 KB of RC4
+    /// and hex per account) — all password hash sync needs; the account then reports
+    /// [`Account::supplemental_credentials`] as `None` and [`Account::supplemental_skipped`] as
+    /// true.
+    ///
+    /// # Errors
+    /// As [`ReplicatedObject::decrypt_with_any`].
+    pub fn decrypt_selected(
+        &self,
+        keys: &[SessionKey],
+        which: Secrets,
+    ) -> Result<Account, DecryptError> {
         let rid = self.rid();
         let secret = |attr: Attr| -> Result<Slot<super::crypto::SecretBytes>, DecryptError> {
             let Some(a) = self.attribute(attr) else {
@@ -311,9 +346,17 @@ impl ReplicatedObject {
                 h
             })
             .collect();
-        let supplemental = match secret(Attr::SupplementalCredentials)? {
-            Slot::Present(p) => Some(SupplementalCredentials::parse(p.as_bytes())?),
-            _ => None,
+        let supplemental_skipped = which == Secrets::Hashes
+            && self
+                .attribute(Attr::SupplementalCredentials)
+                .is_some_and(|a| a.value_count() > 0);
+        let supplemental = if which == Secrets::Hashes {
+            None
+        } else {
+            match secret(Attr::SupplementalCredentials)? {
+                Slot::Present(p) => Some(SupplementalCredentials::parse(p.as_bytes())?),
+                _ => None,
+            }
         };
 
         Ok(Account {
@@ -338,6 +381,7 @@ impl ReplicatedObject {
             lm_hash,
             lm_history,
             supplemental,
+            supplemental_skipped,
             unicode_pwd_metadata: self
                 .attribute(Attr::UnicodePwd)
                 .and_then(|a| a.metadata().copied()),

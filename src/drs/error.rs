@@ -130,6 +130,12 @@ pub enum DecodeErrorKind {
         /// The ATTRTYP.
         attrtyp: u32,
     },
+    /// An ATTRTYP in the reserved or internal range (`≥ 0xC0000000`), which never appears on
+    /// the wire (MS-ADTS §3.1.1.2.6).
+    ReservedAttrtyp {
+        /// The ATTRTYP.
+        attrtyp: u32,
+    },
     /// A prefix-table entry whose bytes are not a valid OID prefix.
     BadPrefix {
         /// The entry's `ndx`.
@@ -192,6 +198,9 @@ impl fmt::Display for DecodeErrorKind {
                 "ATTRTYP {attrtyp:#010x} has prefix index {:#06x}, absent from PrefixTableSrc",
                 attrtyp >> 16
             ),
+            DecodeErrorKind::ReservedAttrtyp { attrtyp } => {
+                write!(f, "ATTRTYP {attrtyp:#010x} is in the reserved range")
+            }
             DecodeErrorKind::BadPrefix { ndx } => {
                 write!(f, "prefix table entry {ndx} is not a valid OID prefix")
             }
