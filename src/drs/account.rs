@@ -5,7 +5,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::attr::Attr;
-use super::crypto::{SessionKey, decrypt_value};
+use super::crypto::{RidLayer, SessionKey, decrypt_value_with};
 use super::error::DecryptError;
 use super::guid::Guid;
 use super::reply::{AttributeMetadata, ReplicatedObject, utf16_lossy};
@@ -267,7 +267,7 @@ impl ReplicatedObject {
         keys: &[SessionKey],
         which: Secrets,
     ) -> Result<Account, DecryptError> {
-        let rid = self.rid();
+        let rid = self.rid().map(RidLayer::new);
         let secret = |attr: Attr| -> Result<Slot<super::crypto::SecretBytes>, DecryptError> {
             let Some(a) = self.attribute(attr) else {
                 return Ok(Slot::Absent);
@@ -277,7 +277,7 @@ impl ReplicatedObject {
                 0 => Ok(Slot::NoValue),
                 1 => {
                     let v = vals.next().expect("one value");
-                    decrypt_value(attr, rid, keys, v).map(Slot::Present)
+                    decrypt_value_with(attr, rid.as_ref(), keys, v).map(Slot::Present)
                 }
                 n => Err(DecryptError::TooManyValues {
                     attribute: attr,

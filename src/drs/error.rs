@@ -148,6 +148,11 @@ pub enum DecodeErrorKind {
         /// Where the return value sits (input length − 4).
         return_value_at: usize,
     },
+    /// The input is larger than 4 GiB (value offsets are kept as `u32`).
+    InputTooLarge {
+        /// The input length.
+        len: usize,
+    },
     /// The server returned an error (the trailing Win32 error code, or `dwDRSError`, is non-zero).
     ServerError {
         /// The error code.
@@ -211,6 +216,9 @@ impl fmt::Display for DecodeErrorKind {
                 f,
                 "walk ended at byte {walk_end}, but the return value is at byte {return_value_at}"
             ),
+            DecodeErrorKind::InputTooLarge { len } => {
+                write!(f, "input of {len} bytes exceeds 4 GiB")
+            }
             DecodeErrorKind::ServerError { code } => {
                 write!(f, "server returned error {code:#010x}")
             }

@@ -517,6 +517,9 @@ impl Decoder<'_> {
                 remaining: len,
             }));
         }
+        if u32::try_from(len).is_err() {
+            return Err(self.r.err(DecodeErrorKind::InputTooLarge { len }));
+        }
         let rv_at = len - 4;
         let d = &self.data;
         let return_value = u32::from_le_bytes([d[rv_at], d[rv_at + 1], d[rv_at + 2], d[rv_at + 3]]);
