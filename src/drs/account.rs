@@ -301,14 +301,12 @@ impl ReplicatedObject {
                 }
             })
         };
-        let history = |attr: Attr| -> Result<Vec<[u8; 16]>, DecryptError> {
+        // Each 16-byte entry goes straight from the zeroizing plaintext into its zeroizing
+        // hash type; no intermediate buffer keeps a copy.
+        let history = |attr: Attr| -> Result<Option<super::crypto::SecretBytes>, DecryptError> {
             Ok(match secret(attr)? {
-                Slot::Present(p) => p
-                    .as_bytes()
-                    .chunks_exact(16)
-                    .map(|c| c.try_into().expect("16 bytes"))
-                    .collect(),
-                _ => Vec::new(),
+                Slot::Present(p) => Some(p),
+                _ => None,
             })
         };
 
@@ -322,13 +320,13 @@ impl ReplicatedObject {
             }
         };
         let nt_history = history(Attr::NtPwdHistory)?
-            .into_iter()
-            .map(|mut b| {
-                let h = NtHash::from_bytes(b);
-                b.zeroize();
-                h
+            .map(|p| {
+                p.as_bytes()
+                    .chunks_exact(16)
+                    .map(|c| NtHash::from_bytes(c.try_into().expect("16 bytes")))
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let lm_hash = match hash(Attr::DbcsPwd)? {
             Slot::Absent => Slot::Absent,
             Slot::NoValue => Slot::NoValue,
@@ -339,13 +337,13 @@ impl ReplicatedObject {
             }
         };
         let lm_history = history(Attr::LmPwdHistory)?
-            .into_iter()
-            .map(|mut b| {
-                let h = LmHash(b);
-                b.zeroize();
-                h
+            .map(|p| {
+                p.as_bytes()
+                    .chunks_exact(16)
+                    .map(|c| LmHash(c.try_into().expect("16 bytes")))
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let supplemental_skipped = which == Secrets::Hashes
             && self
                 .attribute(Attr::SupplementalCredentials)
