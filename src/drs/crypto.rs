@@ -1,13 +1,14 @@
 //! Secret-attribute decryption (`drs.md` §2): the session-key layer
 //! `salt ‖ RC4(MD5(session key ‖ salt), CRC32(plain) ‖ plain)` and the RID-keyed DES layer.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 
 use des::Des;
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use md5::{Digest, Md5};
 use rc4::{Rc4, StreamCipher};
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::attr::Attr;
@@ -147,9 +148,16 @@ pub fn decrypt_value(
 
 /// The RID DES layer of one object: the RID and, once needed, its two DES key schedules
 /// (shared by unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory).
+///
+/// It also remembers the last block it decrypted: ntPwdHistory's entry 0 is the current hash,
+/// whose DES ciphertext equals unicodePwd's (the layer is deterministic), so that entry costs a
+/// constant-time compare instead of two DES blocks.
 pub(crate) struct RidLayer {
     rid: u32,
     ciphers: OnceCell<(Des, Des)>,
+    /// `cipher ‖ plain` of the last block, valid when `memo_valid`.
+    memo: RefCell<[u8; 32]>,
+    memo_valid: Cell<bool>,
 }
 
 impl RidLayer {
@@ -157,7 +165,30 @@ impl RidLayer {
         RidLayer {
             rid,
             ciphers: OnceCell::new(),
+            memo: RefCell::new([0; 32]),
+            memo_valid: Cell::new(false),
         }
+    }
+
+    fn decrypt_block16(&self, chunk: &mut [u8]) {
+        let mut memo = self.memo.borrow_mut();
+        if self.memo_valid.get() && bool::from(memo[..16].ct_eq(chunk)) {
+            chunk.copy_from_slice(&memo[16..]);
+            return;
+        }
+        memo[..16].copy_from_slice(chunk);
+        let (c1, c2) = self.ciphers.get_or_init(|| rid_ciphers(self.rid));
+        let (a, b) = chunk.split_at_mut(8);
+        c1.decrypt_block(a.try_into().expect("8 bytes"));
+        c2.decrypt_block(b.try_into().expect("8 bytes"));
+        memo[16..].copy_from_slice(chunk);
+        self.memo_valid.set(true);
+    }
+}
+
+impl Drop for RidLayer {
+    fn drop(&mut self) {
+        self.memo.get_mut().zeroize();
     }
 }
 
@@ -201,11 +232,8 @@ pub(crate) fn decrypt_value_with(
                 len: plain.0.len(),
             });
         }
-        let (c1, c2) = layer.ciphers.get_or_init(|| rid_ciphers(layer.rid));
         for chunk in plain.0.chunks_exact_mut(16) {
-            let (a, b) = chunk.split_at_mut(8);
-            c1.decrypt_block(a.try_into().expect("8 bytes"));
-            c2.decrypt_block(b.try_into().expect("8 bytes"));
+            layer.decrypt_block16(chunk);
         }
     }
     Ok(plain)
