@@ -1,17 +1,79 @@
-//! The main job: print the cloud verifier of a password or NT hash.
+//! The main job: GetNCChanges replies in, one JSON line per replicated object out.
 //!
 //! ```text
-//! cargo run --release --example phsync -- --nt-hash 92937945b518814341de3f726500d4ff
-//! cargo run --release --example phsync -- --password 'Pa$$w0rd'
-//! cargo run --release --example phsync                # a bundled demo input
+//! cargo run --release --example phsync                      # the bundled real Samba capture
+//! cargo run --release --example phsync -- --session-key HEX reply-000.bin reply-001.bin …
 //! ```
+//!
+//! Each file holds one `IDL_DRSGetNCChanges` output stub (NDR20: `[u32 pdwOutVersion][u32 union
+//! tag][reply body][u32 WERROR]`). Objects are decrypted with the session key(s), run through
+//! the Entra Connect-like sync policy, and hashed on every core. stdout gets exactly one JSON
+//! object per replicated object, in input order (`API.md`, "Main job, as a command"); progress
+//! and a summary go to stderr. Exit status: 0 when every object was processed, 1 when a file
+//! could not be read or decoded or objects failed to decrypt (after printing everything that
+//! could be processed), 2 for bad arguments.
 
+use std::cell::RefCell;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use phsync::{CloudVerifier, Iterations, NtHash};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use phsync::Iterations;
+use phsync::batch::{CancelToken, Runner, Summary, SyncPolicy, SyncState, drs_item};
+use phsync::drs::{Reply, SessionKey};
+
+/// The bundled input: a real capture from a Samba 4.17 AD DC, replicated by Samba's own client
+/// over Kerberos (32-byte session key), the whole domain NC in three chunks.
+const BUNDLED: [&[u8]; 3] = [
+    include_bytes!("../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-000.bin"),
+    include_bytes!("../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-001.bin"),
+    include_bytes!("../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-002.bin"),
+];
+/// The session key of that capture (from `tests/fixtures/samba-a/truth.json`).
+const BUNDLED_KEY: &str = "47950bfdd7ad9eeed0785c10281390a4ff9b2afa424f7c9107be4894c91a43c3";
+
+const USAGE: &str = "\
+usage: phsync [OPTIONS] [REPLY.bin ...]
+
+Reads IDL_DRSGetNCChanges replies, decrypts the NT hashes, applies the sync policy and prints
+one JSON object per replicated object on stdout. With no files, runs on a bundled real capture.
+
+options:
+  --session-key HEX         RPC session key (16 bytes NTLM, 32 bytes Kerberos); required with
+                            files; repeat it for key rollover (newest first)
+  --iterations N            PBKDF2 iterations (default 1000)
+  --force-change-password   sync pwdLastSet=0 accounts with must_change_password (Entra
+                            Connect's ForcePasswordChangeOnLogOn) instead of skipping them
+  --include-disabled        sync disabled accounts too
+  --state FILE              change detection: read the previous run's state from FILE (if it
+                            exists) and write the new state back; unchanged passwords are
+                            skipped as \"unchanged\"
+  --quiet                   no progress bar and no summary
+  -h, --help                this text";
+
+struct Options {
+    keys: Vec<SessionKey>,
+    policy: SyncPolicy,
+    state_file: Option<PathBuf>,
+    files: Vec<PathBuf>,
+    quiet: bool,
+}
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("phsync: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("phsync: {msg}");
@@ -20,49 +82,220 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
-    let mut iterations = Iterations::DEFAULT;
-    let mut inputs: Vec<(String, NtHash)> = Vec::new();
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        keys: Vec::new(),
+        policy: SyncPolicy::default(),
+        state_file: None,
+        files: Vec::new(),
+        quiet: false,
+    };
+    let mut args = args.peekable();
+    let mut only_files = false;
+    while let Some(arg) = args.next() {
+        if only_files || !arg.starts_with('-') {
+            options.files.push(arg.into());
+            continue;
+        }
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value (try --help)"))
+        };
         match arg.as_str() {
-            "--nt-hash" => {
-                let hex = value("--nt-hash")?;
-                let nt = NtHash::from_hex(&hex).map_err(|e| format!("--nt-hash: {e}"))?;
-                inputs.push(("nt-hash".into(), nt));
-            }
-            "--password" => {
-                let pw = value("--password")?;
-                inputs.push(("password".into(), NtHash::from_password(&pw)));
+            "--" => only_files = true,
+            "-h" | "--help" => return Ok(None),
+            "--session-key" => {
+                let hex = value("--session-key")?;
+                let key = SessionKey::from_hex(&hex).map_err(|e| format!("--session-key: {e}"))?;
+                options.keys.push(key);
             }
             "--iterations" => {
                 let n = value("--iterations")?;
-                iterations = n
+                options.policy.iterations = n
                     .parse::<u32>()
                     .ok()
                     .and_then(Iterations::new)
                     .ok_or_else(|| format!("--iterations: expected 1..=4294967295, got {n:?}"))?;
             }
-            "-h" | "--help" => {
-                println!(
-                    "usage: phsync [--iterations N] [--nt-hash HEX | --password PW]...\n\
-                     Prints one v1;PPH1_MD4 cloud verifier per input; with no input, a demo."
-                );
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
+            "--force-change-password" => options.policy.force_password_change_on_logon = true,
+            "--include-disabled" => options.policy.include_disabled = true,
+            "--state" => options.state_file = Some(value("--state")?.into()),
+            "--quiet" => options.quiet = true,
+            other => return Err(format!("unknown option {other:?} (try --help)")),
         }
     }
-    if inputs.is_empty() {
-        eprintln!(
-            "phsync: no input given; deriving the verifier of the demo password \"Pa$$w0rd\""
-        );
-        inputs.push(("demo".into(), NtHash::from_password("Pa$$w0rd")));
+    if !options.files.is_empty() && options.keys.is_empty() {
+        return Err("--session-key is required when reply files are given".into());
     }
-    for (kind, nt) in &inputs {
-        let v = CloudVerifier::derive(nt, phsync::Salt::random(), iterations);
-        println!("{{\"input\":\"{kind}\",\"verifier\":\"{v}\"}}");
+    Ok(Some(options))
+}
+
+/// The replies, read and decoded one at a time as the runner asks for objects.
+enum Input {
+    Files(Vec<PathBuf>),
+    Bundled,
+}
+
+impl Input {
+    fn len(&self) -> usize {
+        match self {
+            Input::Files(f) => f.len(),
+            Input::Bundled => BUNDLED.len(),
+        }
+    }
+
+    fn load(&self, i: usize) -> Result<Reply, String> {
+        let (name, bytes) = match self {
+            Input::Files(files) => {
+                let path = &files[i];
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                (path.display().to_string(), bytes)
+            }
+            Input::Bundled => (format!("bundled reply {i}"), BUNDLED[i].to_vec()),
+        };
+        Reply::decode(&bytes).map_err(|e| format!("{name}: not a GetNCChanges reply: {e}"))
+    }
+}
+
+fn run(options: Options) -> Result<(), String> {
+    let Options {
+        mut keys,
+        policy,
+        state_file,
+        files,
+        quiet,
+    } = options;
+    let input = if files.is_empty() {
+        if !quiet {
+            eprintln!(
+                "phsync: no reply files given; using the bundled capture (Samba 4.17 AD DC, \
+                 Kerberos session key, whole domain in 3 replies)"
+            );
+        }
+        keys = vec![SessionKey::from_hex(BUNDLED_KEY).map_err(|e| e.to_string())?];
+        Input::Bundled
+    } else {
+        Input::Files(files)
+    };
+
+    let previous = match &state_file {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: cannot read state: {e}", path.display()))?;
+            serde_json::from_str::<SyncState>(&text)
+                .map_err(|e| format!("{}: not a phsync state file: {e}", path.display()))?
+        }
+        _ => SyncState::new(),
+    };
+    let next_state = RefCell::new(previous.clone());
+
+    // Replies are decoded lazily; a reply's progress is recorded once its objects are queued.
+    let input_error: RefCell<Option<String>> = RefCell::new(None);
+    let mut reply_index = 0;
+    let mut pending: std::vec::IntoIter<phsync::drs::ReplicatedObject> = Vec::new().into_iter();
+    let items = std::iter::from_fn(|| {
+        loop {
+            if let Some(object) = pending.next() {
+                return Some(drs_item(&object, &keys));
+            }
+            if reply_index == input.len() || input_error.borrow().is_some() {
+                return None;
+            }
+            match input.load(reply_index) {
+                Ok(reply) => {
+                    next_state.borrow_mut().record_reply(&reply);
+                    pending = reply.into_objects().into_iter();
+                }
+                Err(e) => *input_error.borrow_mut() = Some(e),
+            }
+            reply_index += 1;
+        }
+    });
+
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} objects, {per_sec} [{elapsed}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    };
+    let progress = |s: &Summary| {
+        bar.set_position(s.total);
+        bar.set_message(format!(
+            "{} synced, {} skipped, {} failed",
+            s.synced, s.skipped, s.failed
+        ));
+    };
+
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut write_error: Option<std::io::Error> = None;
+    // A reader that goes away (e.g. `| head`) stops the run instead of hashing for nobody.
+    let stop = CancelToken::new();
+    let runner = Runner::new(policy)
+        .previous_state(&previous)
+        .on_progress(&progress)
+        .cancel_token(stop.clone());
+    let summary = runner.run(items, |outcome| {
+        next_state.borrow_mut().observe(&outcome);
+        if write_error.is_none() {
+            let line = serde_json::to_writer(&mut out, &outcome)
+                .map_err(std::io::Error::other)
+                .and_then(|()| out.write_all(b"\n"));
+            write_error = line.err();
+            if write_error.is_some() {
+                stop.cancel();
+            }
+        }
+    });
+    let flushed = out.flush();
+    bar.finish_and_clear();
+    match write_error.or(flushed.err()) {
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Some(e) => return Err(format!("cannot write to stdout: {e}")),
+        None => {}
+    }
+
+    if !quiet {
+        let secs = started.elapsed().as_secs_f64();
+        let reasons: Vec<String> = summary
+            .reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        eprintln!(
+            "phsync: {} objects in {:.2} s: {} synced, {} skipped, {} failed ({})",
+            summary.total,
+            secs,
+            summary.synced,
+            summary.skipped,
+            summary.failed,
+            reasons.join(", ")
+        );
+    }
+
+    if let Some(e) = input_error.into_inner() {
+        return Err(e);
+    }
+    if let Some(path) = &state_file {
+        let tmp = path.with_extension("tmp");
+        let json = serde_json::to_string_pretty(&next_state.into_inner())
+            .map_err(|e| format!("cannot encode state: {e}"))?;
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("{}: cannot write state: {e}", path.display()))?;
+    }
+    let undecryptable = summary.reasons.get("decrypt_failed").copied().unwrap_or(0);
+    if undecryptable > 0 {
+        return Err(format!(
+            "{undecryptable} objects failed to decrypt: is --session-key the key of the \
+             connection that received these replies?"
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod batch;
 pub mod core;
 pub mod drs;
 mod error;

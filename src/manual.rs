@@ -21,6 +21,45 @@
 //! and no `Serialize`, its `Debug` is redacted, it is zeroized on drop and compared in
 //! constant time. Parse errors name the field and the byte position, never the text.
 //!
+//! ## Why every input gets exactly one outcome, in order
+//! A sync engine reconciles its own records against phsync's output; a dropped account is a
+//! user whose cloud password silently goes stale, a duplicated one is a double upload. The
+//! runner ([`crate::batch::Runner`]) therefore turns each input item — an account, or an
+//! object the source could not decode or decrypt — into one [`crate::batch::Outcome`]
+//! (`synced`, `skipped` with a reason, or `failed` with a reason), in input order, even when
+//! hashing runs on every core and even when the run is cancelled (accounts read but not yet
+//! hashed are reported as `cancelled`). Order also matters for the cloud: Entra Connect sends
+//! password changes "per-user basis and in chronological order" (`ecosystem.md` §2.1).
+//!
+//! ## Why the default policy skips what it skips
+//! The defaults mirror Entra Connect's PHS scoping (`ecosystem.md` §2.1): only enabled user
+//! objects (the "In from AD – User AccountEnabled" rule), not computers, trust accounts or
+//! krbtgt; not `isCriticalSystemObject` accounts, objects without sAMAccountName, replication
+//! conflicts or Connect's own `AAD_*`/`MSOL_*` service accounts; and not temporary passwords
+//! (pwdLastSet = 0) unless `ForcePasswordChangeOnLogOn` is turned on, in which case the hash is
+//! synced with the force-change flag. Each of these can be relaxed in
+//! [`crate::batch::SyncPolicy`]; a caller predicate adds selective sync.
+//!
+//! ## Why "no password" and "empty password" differ
+//! An account whose `unicodePwd` arrives without a value has no password: nothing can be
+//! synced. An account whose NT hash is `31d6cfe0…` has the empty string as its password, and
+//! the cloud must learn that too. [`crate::batch::PasswordState`] keeps `Absent`, `NoValue`
+//! and `Present` apart so neither case can be mistaken for the other.
+//!
+//! ## Why change detection uses replication metadata
+//! Re-hashing every account on every cycle costs ~40 µs of CPU per account and re-uploads
+//! unchanged credentials. `unicodePwd`'s replication metadata (version, originating time) tells
+//! whether the password was written since the last run without comparing secrets; pwdLastSet is
+//! part of the stamp because toggling "must change at next logon" alone must re-sync the flag.
+//! The state ([`crate::batch::SyncState`]) holds no secret, so it can be persisted anywhere.
+//!
+//! ## Why memory stays bounded
+//! The runner reads a chunk (4096 accounts by default) at a time and keeps at most two chunks
+//! alive — one being hashed while the next is read — so memory does not grow with the input:
+//! `tests/batch_memory.rs` streams a million generated accounts and checks peak RSS growth.
+//! Salts come from one OS CSPRNG call per sub-batch rather than one system call per account
+//! (`perf.md` §4 item 7).
+//!
 //! ## Why the CRC is checked
 //! Each secret value carries `CRC32(plaintext)` under the RC4 layer (`drs.md` §2.3). impacket
 //! ignores it; Samba and DSInternals check it, and so does phsync, for three reasons. A wrong

@@ -53,19 +53,33 @@ impl CloudVerifier {
     /// Many at once on the calling thread, through the multi-lane core; the same results as
     /// [`CloudVerifier::derive`] item by item, in the same order.
     pub fn derive_batch(items: &[(NtHash, Salt)], iterations: Iterations) -> Vec<CloudVerifier> {
+        let (nts, salts): (Vec<&NtHash>, Vec<Salt>) = items.iter().map(|(nt, s)| (nt, *s)).unzip();
+        Self::derive_many(&nts, &salts, iterations)
+    }
+
+    /// [`CloudVerifier::derive_batch`] over borrowed hashes: `out[i]` is the verifier of
+    /// `nts[i]` with `salts[i]`. The 64-byte PBKDF2 passwords live in one zeroizing buffer.
+    ///
+    /// # Panics
+    /// If the slices differ in length (a caller bug).
+    pub(crate) fn derive_many(
+        nts: &[&NtHash],
+        salts: &[Salt],
+        iterations: Iterations,
+    ) -> Vec<CloudVerifier> {
+        assert_eq!(nts.len(), salts.len(), "derive_many: one salt per NT hash");
         let mut keys: Zeroizing<Vec<[u8; core::KEY_LEN]>> =
-            Zeroizing::new(vec![[0u8; core::KEY_LEN]; items.len()]);
-        let mut salts = Vec::with_capacity(items.len());
-        for ((nt, salt), key) in items.iter().zip(keys.iter_mut()) {
+            Zeroizing::new(vec![[0u8; core::KEY_LEN]; nts.len()]);
+        for (nt, key) in nts.iter().zip(keys.iter_mut()) {
             hex::utf16le_upper_hex(nt.as_bytes(), key);
-            salts.push(*salt.as_bytes());
         }
-        let mut out = vec![[0u8; core::OUT_LEN]; items.len()];
-        core::derive_many(&keys, &salts, iterations.get(), &mut out);
-        items
+        let salt_bytes: Vec<[u8; core::SALT_LEN]> = salts.iter().map(|s| *s.as_bytes()).collect();
+        let mut out = vec![[0u8; core::OUT_LEN]; nts.len()];
+        core::derive_many(&keys, &salt_bytes, iterations.get(), &mut out);
+        salts
             .iter()
             .zip(out)
-            .map(|((_, salt), hash)| CloudVerifier {
+            .map(|(salt, hash)| CloudVerifier {
                 salt: *salt,
                 iterations,
                 hash,

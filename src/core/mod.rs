@@ -3,6 +3,47 @@
 //! a 10-byte salt, one 32-byte output block.
 //!
 //! Bytes in, bytes out: this module knows nothing of NT hashes, policies or input formats.
+//!
+//! # How it is fast
+//! Per verifier the work is `2·iterations + 2` SHA-256 compressions (`perf.md` opening
+//! section). The kernels (`perf.md` §4):
+//! 1. compute the HMAC ipad/opad states once per key, build `salt || INT(1)` as one block,
+//!    and treat words 8..16 of every later block as constants ([technique 1]);
+//! 2. keep the hash state in the backend's native layout between iterations and feed the
+//!    previous digest as message words without byte swaps ([technique 2]);
+//! 3. run several independent verifiers in lock-step ([technique 3]): SHA-NI ×2/×4
+//!    interleaved, AVX2 8 lanes transposed, ARMv8 SHA2 ×2/×4;
+//! 4. pick the kernel at run time with `cpufeatures` ([technique 4]); no global
+//!    `target-cpu`/`+avx2` flags are needed or wanted (`perf.md` §5).
+//!
+//! # Choosing a backend
+//! [`Backend::selected`] is the best available kernel for this CPU, unless the environment
+//! variable `PHSYNC_BACKEND` names another one (see [`Backend::from_name`]) — for tests and
+//! benchmarks. [`derive_many_with`] runs one backend explicitly.
+//!
+//! # Secrets
+//! Key blocks, ipad/opad states, intermediate digests and accumulators are zeroized after
+//! use (`perf.md` §4.1): explicit `zeroize` on the named buffers, and a best-effort wipe of
+//! the stack the kernels used ([`zeroize::zeroize_stack`]) after every call. Register
+//! contents cannot be wiped from Rust. No kernel branches or indexes on secret data.
+//!
+//! [technique 1]: Backend#techniques
+//! [technique 2]: Backend#techniques
+//! [technique 3]: Backend#techniques
+//! [technique 4]: Backend#techniques
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64_sha2;
+mod consts;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx2;
+#[cfg(target_arch = "x86_64")]
+mod x86_shani;
 
 /// Length of the PBKDF2 password: UTF-16LE of 32 hex digits.
 pub const KEY_LEN: usize = 64;
@@ -11,17 +52,257 @@ pub const SALT_LEN: usize = 10;
 /// Length of the derived key.
 pub const OUT_LEN: usize = 32;
 
-/// `PBKDF2-HMAC-SHA256(key, salt, iterations, 32)` for one input.
+/// Name of the environment variable that forces a backend (read once, by
+/// [`Backend::selected`]).
+pub const BACKEND_ENV: &str = "PHSYNC_BACKEND";
+
+/// Bytes of stack wiped after each call into a kernel (the deepest kernel frame, SHA-NI ×4
+/// or AVX2 ×8 with spills, is well under 4 KiB).
+const STACK_WIPE: usize = 8 * 1024;
+
+/// A PBKDF2 kernel family and its widest lane count.
+///
+/// A backend of width `N` runs full groups of `N` inputs in its `N`-lane kernel and the rest
+/// in narrower kernels of the same family (SHA-NI ×4 → ×2 → ×1; AVX2 ×8 → portable), never
+/// in padded dummy lanes (`perf.md` §4 technique 3, §4.1 "Lane mapping").
+///
+/// # Techniques
+/// See `perf.md` §4, techniques 1–5: state precomputation and fixed padding, native state
+/// layout, multi-lane interleaving, runtime dispatch, ARMv8 SHA2.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Scalar Rust, one lane, fastpbkdf2-style (`perf.md` §3, §4 technique 1). Runs anywhere.
+    Portable,
+    /// x86_64 SHA-NI, one lane (`perf.md` §4 technique 2; ≈ L1, the single-stream limit).
+    ShaNiX1,
+    /// x86_64 SHA-NI, two interleaved lanes (`perf.md` §1.3, §4: the contention-robust 3×).
+    ShaNiX2,
+    /// x86_64 SHA-NI, four interleaved lanes (`perf.md` §1.3, §4: up to 3.8× when quiet).
+    ShaNiX4,
+    /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`perf.md` §1.4, §2.4).
+    Avx2X8,
+    /// aarch64 SHA2 extensions, one lane (`perf.md` §4 technique 5).
+    Aarch64Sha2X1,
+    /// aarch64 SHA2 extensions, two interleaved lanes.
+    Aarch64Sha2X2,
+    /// aarch64 SHA2 extensions, four interleaved lanes (`perf.md` §4 technique 5).
+    Aarch64Sha2X4,
+}
+
+/// A backend name that [`Backend::from_name`] does not know.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown PBKDF2 backend {name:?} (known: {known})", known = Backend::known_names())]
+pub struct UnknownBackend {
+    /// The name as given.
+    pub name: String,
+}
+
+/// A backend that this CPU (or this build's target architecture) cannot run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("PBKDF2 backend {backend} is not available on this CPU")]
+pub struct BackendUnavailable {
+    /// The backend asked for.
+    pub backend: Backend,
+}
+
+impl Backend {
+    /// Every backend this crate knows, on any architecture, narrowest family first.
+    pub const ALL: &'static [Backend] = &[
+        Backend::Portable,
+        Backend::ShaNiX1,
+        Backend::ShaNiX2,
+        Backend::ShaNiX4,
+        Backend::Avx2X8,
+        Backend::Aarch64Sha2X1,
+        Backend::Aarch64Sha2X2,
+        Backend::Aarch64Sha2X4,
+    ];
+
+    /// The name used by [`Backend::from_name`], `Display` and `PHSYNC_BACKEND`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Portable => "portable",
+            Backend::ShaNiX1 => "shani-x1",
+            Backend::ShaNiX2 => "shani-x2",
+            Backend::ShaNiX4 => "shani-x4",
+            Backend::Avx2X8 => "avx2-x8",
+            Backend::Aarch64Sha2X1 => "aarch64-sha2-x1",
+            Backend::Aarch64Sha2X2 => "aarch64-sha2-x2",
+            Backend::Aarch64Sha2X4 => "aarch64-sha2-x4",
+        }
+    }
+
+    /// Parses a backend name (case-insensitive; `_` and `-` are interchangeable).
+    ///
+    /// # Errors
+    /// [`UnknownBackend`] for a name not in [`Backend::ALL`]. Whether the backend can run on
+    /// this CPU is a separate question: [`Backend::is_available`].
+    pub fn from_name(name: &str) -> Result<Backend, UnknownBackend> {
+        let norm = name.trim().to_ascii_lowercase().replace('_', "-");
+        Backend::ALL
+            .iter()
+            .copied()
+            .find(|b| b.name() == norm)
+            .ok_or_else(|| UnknownBackend {
+                name: name.to_owned(),
+            })
+    }
+
+    fn known_names() -> String {
+        Backend::ALL
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// How many inputs the widest kernel of this backend processes at once.
+    pub const fn lanes(self) -> usize {
+        match self {
+            Backend::Portable | Backend::ShaNiX1 | Backend::Aarch64Sha2X1 => 1,
+            Backend::ShaNiX2 | Backend::Aarch64Sha2X2 => 2,
+            Backend::ShaNiX4 | Backend::Aarch64Sha2X4 => 4,
+            Backend::Avx2X8 => 8,
+        }
+    }
+
+    /// Whether this CPU can run the backend (runtime detection via `cpufeatures`, cached).
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Backend::ShaNiX1 | Backend::ShaNiX2 | Backend::ShaNiX4 => {
+                x86_shani::ShaNi::detect().is_some()
+            }
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2X8 => x86_avx2::Avx2::detect().is_some(),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Aarch64Sha2X1 | Backend::Aarch64Sha2X2 | Backend::Aarch64Sha2X4 => {
+                aarch64_sha2::Sha2::detect().is_some()
+            }
+            #[allow(unreachable_patterns)] // all arms are reachable on some architecture
+            _ => false,
+        }
+    }
+
+    /// Every backend this CPU can run, in [`Backend::ALL`] order (always includes
+    /// [`Backend::Portable`]).
+    pub fn available() -> Vec<Backend> {
+        Backend::ALL
+            .iter()
+            .copied()
+            .filter(|b| b.is_available())
+            .collect()
+    }
+
+    /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND`.
+    ///
+    /// x86_64: SHA-NI ×2 if the CPU has SHA-NI (`perf.md` §1.3, §4: the contention-robust
+    /// 3× choice; ×4 is faster only when the core is quiet), else AVX2 ×8, else portable.
+    /// aarch64: SHA2 ×2, else portable. Other architectures: portable.
+    pub fn detected() -> Backend {
+        const PREFERENCE: &[Backend] = &[
+            Backend::ShaNiX2,
+            Backend::Avx2X8,
+            Backend::Aarch64Sha2X2,
+            Backend::Portable,
+        ];
+        PREFERENCE
+            .iter()
+            .copied()
+            .find(|b| b.is_available())
+            .unwrap_or(Backend::Portable)
+    }
+
+    /// The backend [`derive()`] and [`derive_many`] use, chosen once per process and cached.
+    ///
+    /// If `PHSYNC_BACKEND` is set it must name an available backend; an unknown or
+    /// unavailable name is reported once on standard error and the detected backend
+    /// ([`Backend::detected`]) is used instead — never an unsupported kernel. Use
+    /// [`Backend::from_env`] to see the problem as a value.
+    pub fn selected() -> Backend {
+        static SELECTED: OnceLock<Backend> = OnceLock::new();
+        *SELECTED.get_or_init(|| match Backend::from_env() {
+            Ok(Some(b)) => b,
+            Ok(None) => Backend::detected(),
+            Err(e) => {
+                let fallback = Backend::detected();
+                eprintln!("phsync: {BACKEND_ENV}: {e}; using {fallback}");
+                fallback
+            }
+        })
+    }
+
+    /// The backend `PHSYNC_BACKEND` asks for: `Ok(None)` if unset or empty.
+    ///
+    /// # Errors
+    /// [`BackendChoiceError`] if the name is unknown or the backend cannot run here.
+    pub fn from_env() -> Result<Option<Backend>, BackendChoiceError> {
+        let Some(value) = std::env::var_os(BACKEND_ENV) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        let b = Backend::from_name(&value)?;
+        if b.is_available() {
+            Ok(Some(b))
+        } else {
+            Err(BackendUnavailable { backend: b }.into())
+        }
+    }
+}
+
+/// Why a forced backend (`PHSYNC_BACKEND`) cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendChoiceError {
+    /// The name is not a backend.
+    #[error(transparent)]
+    Unknown(#[from] UnknownBackend),
+    /// The backend exists but this CPU cannot run it.
+    #[error(transparent)]
+    Unavailable(#[from] BackendUnavailable),
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = UnknownBackend;
+    fn from_str(s: &str) -> Result<Backend, UnknownBackend> {
+        Backend::from_name(s)
+    }
+}
+
+/// `PBKDF2-HMAC-SHA256(key, salt, iterations, 32)` for one input, on
+/// [`Backend::selected`]'s one-lane kernel.
+///
+/// `iterations = 0` is outside the specialised shape and goes to the `pbkdf2` crate (which
+/// treats it like 1).
 pub fn derive(
     key: &[u8; KEY_LEN],
     salt: &[u8; SALT_LEN],
     iterations: u32,
     out: &mut [u8; OUT_LEN],
 ) {
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, iterations, out);
+    run(
+        Backend::selected(),
+        core::slice::from_ref(key),
+        core::slice::from_ref(salt),
+        iterations,
+        core::slice::from_mut(out),
+    );
 }
 
-/// [`derive()`] for many inputs: `out[i]` = derive(`keys[i]`, `salts[i]`).
+/// [`derive()`] for many inputs: `out[i]` = derive(`keys[i]`, `salts[i]`), on
+/// [`Backend::selected`]. Full lane groups run in the widest kernel, the tail in narrower
+/// ones (`perf.md` §4 technique 3). Runs on the calling thread; split the slices across
+/// threads for more cores (`perf.md` §4 technique 6).
 ///
 /// # Panics
 /// If the three slices differ in length (a caller bug, not an input error).
@@ -35,7 +316,89 @@ pub fn derive_many(
         keys.len() == salts.len() && keys.len() == out.len(),
         "derive_many: slice lengths differ"
     );
+    run(Backend::selected(), keys, salts, iterations, out);
+}
+
+/// [`derive_many`] on an explicitly chosen backend (for tests and benchmarks).
+///
+/// # Errors
+/// [`BackendUnavailable`] if this CPU cannot run `backend`; nothing is written then.
+///
+/// # Panics
+/// If the three slices differ in length.
+pub fn derive_many_with(
+    backend: Backend,
+    keys: &[[u8; KEY_LEN]],
+    salts: &[[u8; SALT_LEN]],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]],
+) -> Result<(), BackendUnavailable> {
+    assert!(
+        keys.len() == salts.len() && keys.len() == out.len(),
+        "derive_many_with: slice lengths differ"
+    );
+    if !backend.is_available() {
+        return Err(BackendUnavailable { backend });
+    }
+    run(backend, keys, salts, iterations, out);
+    Ok(())
+}
+
+/// Dispatch. The caller checked the lengths; `backend` was checked available, but every
+/// SIMD arm re-derives its proof token anyway (cheap: a cached atomic load), so a wrong
+/// `backend` can only fall back, never run an unsupported instruction.
+fn run(
+    backend: Backend,
+    keys: &[[u8; KEY_LEN]],
+    salts: &[[u8; SALT_LEN]],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]],
+) {
+    if keys.is_empty() {
+        return;
+    }
+    if iterations == 0 {
+        // Outside the fixed shape (`perf.md` §4.1): the generic crate decides.
+        for ((key, salt), out) in keys.iter().zip(salts).zip(out.iter_mut()) {
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, iterations, out);
+        }
+        return;
+    }
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::ShaNiX1 | Backend::ShaNiX2 | Backend::ShaNiX4 => {
+            match x86_shani::ShaNi::detect() {
+                Some(k) => k.derive_many(backend.lanes(), keys, salts, iterations, out),
+                None => run_portable(keys, salts, iterations, out),
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2X8 => match x86_avx2::Avx2::detect() {
+            Some(k) => {
+                let done = k.derive_many(keys, salts, iterations, out);
+                run_portable(&keys[done..], &salts[done..], iterations, &mut out[done..]);
+            }
+            None => run_portable(keys, salts, iterations, out),
+        },
+        #[cfg(target_arch = "aarch64")]
+        Backend::Aarch64Sha2X1 | Backend::Aarch64Sha2X2 | Backend::Aarch64Sha2X4 => {
+            match aarch64_sha2::Sha2::detect() {
+                Some(k) => k.derive_many(backend.lanes(), keys, salts, iterations, out),
+                None => run_portable(keys, salts, iterations, out),
+            }
+        }
+        _ => run_portable(keys, salts, iterations, out),
+    }
+    zeroize::zeroize_stack::<STACK_WIPE>();
+}
+
+fn run_portable(
+    keys: &[[u8; KEY_LEN]],
+    salts: &[[u8; SALT_LEN]],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]],
+) {
     for ((key, salt), out) in keys.iter().zip(salts).zip(out.iter_mut()) {
-        derive(key, salt, iterations, out);
+        portable::derive(key, salt, iterations, out);
     }
 }

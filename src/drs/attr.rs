@@ -66,6 +66,8 @@ attrs! {
     DisplayName = "1.2.840.113556.1.2.13", "displayName", 0x0002_000d;
     /// isDeleted (BOOL).
     IsDeleted = "1.2.840.113556.1.2.48", "isDeleted", 0x0002_0030;
+    /// isCriticalSystemObject (BOOL): Administrator, krbtgt, domain controllers.
+    IsCriticalSystemObject = "1.2.840.113556.1.4.868", "isCriticalSystemObject", 0x0009_0364;
     /// proxyAddresses.
     ProxyAddresses = "1.2.840.113556.1.2.210", "proxyAddresses", 0x0002_00d2;
     /// nTSecurityDescriptor.

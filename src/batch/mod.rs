@@ -1,0 +1,32 @@
+//! Batch sync: a policy and a parallel runner that turn any stream of accounts into exactly
+//! one [`Outcome`] per account, in input order (`API.md`, `ecosystem.md` §2.1, §3, §8).
+//!
+//! ```text
+//! SourceItem (account or source failure) ──policy──▶ skip / fail / hash ──core──▶ Outcome
+//! ```
+//!
+//! Sources: DRS replies (see `phsync::drs`), raw NT hashes ([`SyncAccount::from_nt_hash`]),
+//! and anything else that can fill a [`SyncAccount`].
+
+mod account;
+mod from_drs;
+mod outcome;
+mod policy;
+mod runner;
+mod state;
+pub mod time;
+
+pub use account::{
+    FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
+    SyncAccount,
+};
+pub use from_drs::{drs_item, drs_items, object_identity, source_anchor};
+pub use outcome::{Failure, Outcome, Record, SkipReason};
+pub use policy::{
+    Decision, Filter, RID_KRBTGT, SyncPolicy, UF_ACCOUNTDISABLE, UF_INTERDOMAIN_TRUST_ACCOUNT,
+    UF_SERVER_TRUST_ACCOUNT, UF_SMARTCARD_REQUIRED, UF_WORKSTATION_TRUST_ACCOUNT,
+};
+pub use runner::{
+    CancelToken, DEFAULT_CHUNK_SIZE, DEFAULT_SUB_BATCH, Outcomes, ProgressFn, Runner, Summary,
+};
+pub use state::{ReplicationProgress, SyncState};

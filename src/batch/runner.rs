@@ -1,0 +1,383 @@
+//! The parallel, streaming batch runner: any iterator of accounts in, exactly one
+//! [`Outcome`] per account out, in input order, with bounded memory.
+//!
+//! Inputs are read in chunks on the caller's thread, where the policy decides each account.
+//! The accounts to hash are split into sub-batches of a few dozen and spread over the rayon
+//! pool, where each sub-batch goes through the multi-lane core in one call. While chunk *k*
+//! is being hashed the caller's thread already reads chunk *k+1*, so decoding overlaps
+//! hashing. At most two chunks are alive at any time.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use super::account::{FailReason, SourceItem, SyncAccount};
+use super::outcome::{Failure, Outcome, Record};
+use super::policy::{Decision, SyncPolicy, UF_SMARTCARD_REQUIRED};
+use super::state::SyncState;
+use crate::{CloudVerifier, Salt};
+
+/// Accounts read per chunk unless configured otherwise.
+pub const DEFAULT_CHUNK_SIZE: usize = 4096;
+/// Accounts per call into the multi-lane core.
+pub const DEFAULT_SUB_BATCH: usize = 64;
+
+/// A cloneable flag that stops a run between sub-batches. Accounts already read but not yet
+/// hashed are reported as failed with reason `cancelled`; nothing is read after it is set.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Requests cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts so far, for progress reporting and the final summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Accounts read from the input (= outcomes emitted, once the run returns).
+    pub total: u64,
+    /// Synced accounts.
+    pub synced: u64,
+    /// Skipped accounts.
+    pub skipped: u64,
+    /// Failed accounts.
+    pub failed: u64,
+    /// Counts per skip or failure reason.
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Whether the run stopped early because of a [`CancelToken`].
+    pub cancelled: bool,
+}
+
+impl Summary {
+    fn count(&mut self, outcome: &Outcome) {
+        self.total += 1;
+        match outcome {
+            Outcome::Synced(_) => self.synced += 1,
+            Outcome::Skipped { .. } => self.skipped += 1,
+            Outcome::Failed { .. } => self.failed += 1,
+        }
+        if let Some(reason) = outcome.reason() {
+            *self.reasons.entry(reason).or_default() += 1;
+        }
+    }
+}
+
+/// A progress callback: called on the caller's thread after each chunk is emitted.
+pub type ProgressFn<'a> = &'a (dyn Fn(&Summary) + Sync);
+
+/// Runs a [`SyncPolicy`] over accounts. Cheap to build; reusable.
+///
+/// ```
+/// use phsync::NtHash;
+/// use phsync::batch::{Runner, SyncAccount, SyncPolicy};
+///
+/// let inputs = vec![
+///     Ok(SyncAccount::from_nt_hash("alice", NtHash::from_password("Pa$$w0rd"))),
+///     Ok(SyncAccount::from_nt_hash("bob", NtHash::from_password("hunter2"))),
+/// ];
+/// let mut outcomes = Vec::new();
+/// let summary = Runner::new(SyncPolicy::default()).run(inputs, |o| outcomes.push(o));
+/// assert_eq!(summary.synced, 2);
+/// assert!(outcomes[0].verifier().unwrap().verify_password("Pa$$w0rd"));
+/// ```
+pub struct Runner<'a> {
+    policy: SyncPolicy,
+    previous: Option<&'a SyncState>,
+    chunk_size: usize,
+    sub_batch: usize,
+    progress: Option<ProgressFn<'a>>,
+    cancel: CancelToken,
+    pool: Option<&'a rayon::ThreadPool>,
+}
+
+/// An account read and decided, waiting for its verifier (or already finished).
+enum Slot {
+    Done(Outcome),
+    Hash {
+        account: SyncAccount,
+        must_change_password: bool,
+    },
+}
+
+impl<'a> Runner<'a> {
+    /// A runner with `policy`, the global rayon pool, default chunk sizes, no previous state.
+    pub fn new(policy: SyncPolicy) -> Runner<'a> {
+        Runner {
+            policy,
+            previous: None,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            sub_batch: DEFAULT_SUB_BATCH,
+            progress: None,
+            cancel: CancelToken::new(),
+            pool: None,
+        }
+    }
+
+    /// Change detection: skip accounts whose password stamp equals the one in `state`.
+    pub fn previous_state(mut self, state: &'a SyncState) -> Self {
+        self.previous = Some(state);
+        self
+    }
+
+    /// Accounts read per chunk (at least 1). Memory is about two chunks of accounts.
+    pub fn chunk_size(mut self, n: usize) -> Self {
+        self.chunk_size = n.max(1);
+        self
+    }
+
+    /// Accounts per call into the hashing core (at least 1).
+    pub fn sub_batch(mut self, n: usize) -> Self {
+        self.sub_batch = n.max(1);
+        self
+    }
+
+    /// Called after every chunk with the counts so far.
+    pub fn on_progress(mut self, f: ProgressFn<'a>) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// Stops the run when `token` is cancelled.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Hash on this pool instead of rayon's global one.
+    pub fn thread_pool(mut self, pool: &'a rayon::ThreadPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &SyncPolicy {
+        &self.policy
+    }
+
+    /// Runs over `inputs`, handing every outcome to `sink` in input order, and returns the
+    /// counts. Reading the next chunk overlaps hashing the current one; the input iterator
+    /// stays on the caller's thread, so it need not be `Send`.
+    pub fn run<I, F>(&self, inputs: I, mut sink: F) -> Summary
+    where
+        I: IntoIterator<Item = SourceItem>,
+        F: FnMut(Outcome),
+    {
+        let mut iter = inputs.into_iter();
+        let mut summary = Summary::default();
+        std::thread::scope(|scope| {
+            let mut inflight = None;
+            loop {
+                let chunk = self.read_chunk(&mut iter);
+                if let Some(handle) = inflight.take() {
+                    let done = join(handle);
+                    self.emit(done, &mut sink, &mut summary);
+                }
+                if chunk.is_empty() {
+                    break;
+                }
+                inflight = Some(scope.spawn(|| self.finish_chunk(chunk)));
+            }
+        });
+        summary.cancelled = self.cancel.is_cancelled();
+        summary
+    }
+
+    /// Pull-style: an iterator of outcomes, one per input, in order. Each chunk is read, then
+    /// hashed in parallel, then yielded (no read/hash overlap; use [`Runner::run`] for that).
+    pub fn outcomes<I>(&'a self, inputs: I) -> Outcomes<'a, I::IntoIter>
+    where
+        I: IntoIterator<Item = SourceItem>,
+    {
+        Outcomes {
+            runner: self,
+            inputs: inputs.into_iter(),
+            ready: VecDeque::new(),
+        }
+    }
+
+    fn read_chunk(&self, iter: &mut impl Iterator<Item = SourceItem>) -> Vec<Slot> {
+        if self.cancel.is_cancelled() {
+            return Vec::new();
+        }
+        iter.take(self.chunk_size)
+            .map(|item| self.decide(item))
+            .collect()
+    }
+
+    fn decide(&self, item: SourceItem) -> Slot {
+        let account = match item {
+            Ok(account) => account,
+            Err(failure) => {
+                let failure = *failure;
+                return Slot::Done(Outcome::Failed {
+                    identity: failure.identity,
+                    failure: Failure {
+                        reason: failure.reason,
+                        detail: failure.detail,
+                    },
+                });
+            }
+        };
+        match self.policy.decide(&account, self.previous) {
+            Decision::Skip(reason) => Slot::Done(Outcome::Skipped {
+                must_change_password: account.pwd_last_set == Some(0),
+                identity: account.identity,
+                reason,
+            }),
+            Decision::Sync {
+                must_change_password,
+            } => Slot::Hash {
+                account,
+                must_change_password,
+            },
+        }
+    }
+
+    /// Hashes every `Slot::Hash` of the chunk in parallel and returns the outcomes in order.
+    fn finish_chunk(&self, chunk: Vec<Slot>) -> Vec<Outcome> {
+        let work: Vec<usize> = (0..chunk.len())
+            .filter(|&i| matches!(chunk[i], Slot::Hash { .. }))
+            .collect();
+        // `work` lists the Hash slots in order, so the results line up with them.
+        let mut results = self.hash_all(&chunk, &work).into_iter();
+        chunk
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Done(outcome) => outcome,
+                Slot::Hash {
+                    account,
+                    must_change_password,
+                } => match results.next() {
+                    Some(Ok(verifier)) => Outcome::Synced(Record {
+                        smart_card_required: account.user_account_control.unwrap_or(0)
+                            & UF_SMARTCARD_REQUIRED
+                            != 0,
+                        pwd_last_set: account.pwd_last_set,
+                        password_stamp: account.password_stamp,
+                        identity: account.identity,
+                        verifier,
+                        must_change_password,
+                    }),
+                    Some(Err(failure)) => Outcome::Failed {
+                        identity: account.identity,
+                        failure,
+                    },
+                    None => unreachable!("hash_all yields one result per Hash slot"),
+                },
+            })
+            .collect()
+    }
+
+    /// One verifier (or failure) per index in `work`, in order.
+    fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Result<CloudVerifier, Failure>> {
+        let iterations = self.policy.iterations;
+        let job = || {
+            work.par_chunks(self.sub_batch)
+                .flat_map_iter(|part| {
+                    let result = if self.cancel.is_cancelled() {
+                        Err(Failure {
+                            reason: FailReason::Cancelled,
+                            detail: "the run was cancelled before this account was hashed".into(),
+                        })
+                    } else {
+                        random_salts(part.len()).map(|salts| {
+                            let nts: Vec<_> = part
+                                .iter()
+                                .map(|&i| match &chunk[i] {
+                                    Slot::Hash { account, .. } => account
+                                        .password
+                                        .nt_hash()
+                                        .expect("the policy syncs only accounts with a hash"),
+                                    Slot::Done(_) => unreachable!("work holds Hash slots only"),
+                                })
+                                .collect();
+                            CloudVerifier::derive_many(&nts, &salts, iterations)
+                        })
+                    };
+                    let n = part.len();
+                    let items: Vec<Result<CloudVerifier, Failure>> = match result {
+                        Ok(vs) => vs.into_iter().map(Ok).collect(),
+                        Err(f) => vec![Err(f); n],
+                    };
+                    items
+                })
+                .collect()
+        };
+        match self.pool {
+            Some(pool) => pool.install(job),
+            None => job(),
+        }
+    }
+
+    fn emit<F: FnMut(Outcome)>(&self, done: Vec<Outcome>, sink: &mut F, summary: &mut Summary) {
+        for outcome in done {
+            summary.count(&outcome);
+            sink(outcome);
+        }
+        if let Some(progress) = self.progress {
+            progress(summary);
+        }
+    }
+}
+
+/// Salts for one sub-batch, from one call to the OS CSPRNG (`perf.md` §4 item 7: not one
+/// system call per verifier).
+fn random_salts(n: usize) -> Result<Vec<Salt>, Failure> {
+    let mut bytes = vec![0u8; n * 10];
+    getrandom::fill(&mut bytes).map_err(|e| Failure {
+        reason: FailReason::RandomFailed,
+        detail: format!("the OS random number generator failed: {e}"),
+    })?;
+    Ok(bytes
+        .chunks_exact(10)
+        .map(|c| {
+            let mut s = [0u8; 10];
+            s.copy_from_slice(c);
+            Salt::from_bytes(s)
+        })
+        .collect())
+}
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// The iterator returned by [`Runner::outcomes`].
+pub struct Outcomes<'a, I> {
+    runner: &'a Runner<'a>,
+    inputs: I,
+    ready: VecDeque<Outcome>,
+}
+
+impl<I: Iterator<Item = SourceItem>> Iterator for Outcomes<'_, I> {
+    type Item = Outcome;
+
+    fn next(&mut self) -> Option<Outcome> {
+        if self.ready.is_empty() {
+            let chunk = self.runner.read_chunk(&mut self.inputs);
+            if chunk.is_empty() {
+                return None;
+            }
+            self.ready.extend(self.runner.finish_chunk(chunk));
+        }
+        self.ready.pop_front()
+    }
+}
