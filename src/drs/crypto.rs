@@ -1,12 +1,14 @@
 //! Secret-attribute decryption (`drs.md` §2): the session-key layer
 //! `salt ‖ RC4(MD5(session key ‖ salt), CRC32(plain) ‖ plain)` and the RID-keyed DES layer.
 
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 
 use des::Des;
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use md5::{Digest, Md5};
 use rc4::{Rc4, StreamCipher};
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::attr::Attr;
@@ -140,6 +142,63 @@ pub fn decrypt_value(
     keys: &[SessionKey],
     value: &[u8],
 ) -> Result<SecretBytes, DecryptError> {
+    let layer = rid.map(RidLayer::new);
+    decrypt_value_with(attribute, layer.as_ref(), keys, value)
+}
+
+/// The RID DES layer of one object: the RID and, once needed, its two DES key schedules
+/// (shared by unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory).
+///
+/// It also remembers the last block it decrypted: ntPwdHistory's entry 0 is the current hash,
+/// whose DES ciphertext equals unicodePwd's (the layer is deterministic), so that entry costs a
+/// constant-time compare instead of two DES blocks.
+pub(crate) struct RidLayer {
+    rid: u32,
+    ciphers: OnceCell<(Des, Des)>,
+    /// `cipher ‖ plain` of the last block, valid when `memo_valid`.
+    memo: RefCell<[u8; 32]>,
+    memo_valid: Cell<bool>,
+}
+
+impl RidLayer {
+    pub(crate) fn new(rid: u32) -> RidLayer {
+        RidLayer {
+            rid,
+            ciphers: OnceCell::new(),
+            memo: RefCell::new([0; 32]),
+            memo_valid: Cell::new(false),
+        }
+    }
+
+    fn decrypt_block16(&self, chunk: &mut [u8]) {
+        let mut memo = self.memo.borrow_mut();
+        if self.memo_valid.get() && bool::from(memo[..16].ct_eq(chunk)) {
+            chunk.copy_from_slice(&memo[16..]);
+            return;
+        }
+        memo[..16].copy_from_slice(chunk);
+        let (c1, c2) = self.ciphers.get_or_init(|| rid_ciphers(self.rid));
+        let (a, b) = chunk.split_at_mut(8);
+        c1.decrypt_block(a.try_into().expect("8 bytes"));
+        c2.decrypt_block(b.try_into().expect("8 bytes"));
+        memo[16..].copy_from_slice(chunk);
+        self.memo_valid.set(true);
+    }
+}
+
+impl Drop for RidLayer {
+    fn drop(&mut self) {
+        self.memo.get_mut().zeroize();
+    }
+}
+
+/// [`decrypt_value`] with the object's RID layer (key schedules computed at most once).
+pub(crate) fn decrypt_value_with(
+    attribute: Attr,
+    rid: Option<&RidLayer>,
+    keys: &[SessionKey],
+    value: &[u8],
+) -> Result<SecretBytes, DecryptError> {
     if keys.is_empty() {
         return Err(DecryptError::NoKey);
     }
@@ -152,8 +211,8 @@ pub fn decrypt_value(
     let rid = if attribute.has_rid_layer() {
         match rid {
             None => return Err(DecryptError::MissingRid { attribute }),
-            Some(0) => return Err(DecryptError::ZeroRid { attribute }),
-            Some(r) => Some(r),
+            Some(l) if l.rid == 0 => return Err(DecryptError::ZeroRid { attribute }),
+            Some(l) => Some(l),
         }
     } else {
         None
@@ -166,18 +225,15 @@ pub fn decrypt_value(
             attribute,
             keys_tried: keys.len(),
         })?;
-    if let Some(rid) = rid {
+    if let Some(layer) = rid {
         if !plain.0.len().is_multiple_of(16) {
             return Err(DecryptError::BadHashLength {
                 attribute,
                 len: plain.0.len(),
             });
         }
-        let (c1, c2) = rid_ciphers(rid);
         for chunk in plain.0.chunks_exact_mut(16) {
-            let (a, b) = chunk.split_at_mut(8);
-            c1.decrypt_block(a.try_into().expect("8 bytes"));
-            c2.decrypt_block(b.try_into().expect("8 bytes"));
+            layer.decrypt_block16(chunk);
         }
     }
     Ok(plain)
