@@ -283,6 +283,16 @@ fn derive_lanes<const N: usize>(
     let mut u = compress_setup(&ostate, &mut w);
     let mut acc = u;
 
+    // If the whole crate is built with AVX enabled (e.g. `-C target-cpu=x86-64-v3`), the
+    // setup above may have used 256-bit moves; clear the upper halves so the legacy-SSE
+    // SHA-NI loop below never pays the SSE/AVX transition (`perf.md` §5).
+    #[cfg(target_feature = "avx")]
+    // SAFETY: this code exists only when the whole build enables AVX
+    // (`cfg(target_feature = "avx")`), i.e. the binary already requires AVX everywhere.
+    unsafe {
+        core::arch::x86_64::_mm256_zeroupper()
+    };
+
     // U2..U_iterations: the hot loop, two compressions per lane per iteration.
     for _ in 1..iterations {
         let mut w = digest_message(&u, &pad);
