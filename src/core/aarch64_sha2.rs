@@ -143,37 +143,40 @@ fn step<const N: usize>(st: &mut State<N>, w: &mut [[V; 4]; N], r: usize) {
 }
 
 /// One compression per lane, the 16 four-round steps written out, lanes interleaved.
-#[inline]
-#[target_feature(enable = "neon,sha2")]
-fn compress<const N: usize>(init: &State<N>, w: &mut [[V; 4]; N]) -> State<N> {
-    let mut st = *init;
-    step(&mut st, w, 0);
-    step(&mut st, w, 1);
-    step(&mut st, w, 2);
-    step(&mut st, w, 3);
-    step(&mut st, w, 4);
-    step(&mut st, w, 5);
-    step(&mut st, w, 6);
-    step(&mut st, w, 7);
-    step(&mut st, w, 8);
-    step(&mut st, w, 9);
-    step(&mut st, w, 10);
-    step(&mut st, w, 11);
-    step(&mut st, w, 12);
-    step(&mut st, w, 13);
-    step(&mut st, w, 14);
-    step(&mut st, w, 15);
-    for l in 0..N {
-        st.abcd[l] = vaddq_u32(st.abcd[l], init.abcd[l]);
-        st.efgh[l] = vaddq_u32(st.efgh[l], init.efgh[l]);
-    }
-    st
+/// A macro so it is always inlined into the loop (see the x86 SHA-NI backend).
+macro_rules! compress {
+    ($init:expr, $w:expr) => {{
+        let init: &State<N> = $init;
+        let w: &mut [[V; 4]; N] = $w;
+        let mut st = *init;
+        step(&mut st, w, 0);
+        step(&mut st, w, 1);
+        step(&mut st, w, 2);
+        step(&mut st, w, 3);
+        step(&mut st, w, 4);
+        step(&mut st, w, 5);
+        step(&mut st, w, 6);
+        step(&mut st, w, 7);
+        step(&mut st, w, 8);
+        step(&mut st, w, 9);
+        step(&mut st, w, 10);
+        step(&mut st, w, 11);
+        step(&mut st, w, 12);
+        step(&mut st, w, 13);
+        step(&mut st, w, 14);
+        step(&mut st, w, 15);
+        for l in 0..N {
+            st.abcd[l] = vaddq_u32(st.abcd[l], init.abcd[l]);
+            st.efgh[l] = vaddq_u32(st.efgh[l], init.efgh[l]);
+        }
+        st
+    }};
 }
 
 #[inline(never)]
 #[target_feature(enable = "neon,sha2")]
 fn compress_setup<const N: usize>(init: &State<N>, w: &mut [[V; 4]; N]) -> State<N> {
-    compress(init, w)
+    compress!(init, w)
 }
 
 #[inline]
@@ -224,9 +227,9 @@ fn derive_lanes<const N: usize>(
 
     for _ in 1..iterations {
         let mut w = digest_message(&u, &pad);
-        let inner = compress(&istate, &mut w);
+        let inner = compress!(&istate, &mut w);
         let mut w = digest_message(&inner, &pad);
-        u = compress(&ostate, &mut w);
+        u = compress!(&ostate, &mut w);
         for l in 0..N {
             acc.abcd[l] = veorq_u32(acc.abcd[l], u.abcd[l]);
             acc.efgh[l] = veorq_u32(acc.efgh[l], u.efgh[l]);

@@ -32,32 +32,52 @@ fn small_sigma1(x: u32) -> u32 {
 }
 
 /// One SHA-256 compression: returns `state + rounds(state, w)` (FIPS 180-4 §6.2.2).
+///
+/// The 64 rounds are written out by macros (constant round and word indices, rotating
+/// variable names instead of moves), which the compiler does not do reliably for a loop.
 #[inline(always)]
 pub(super) fn compress(state: &[u32; 8], block: &[u32; 16]) -> [u32; 8] {
     let mut w = *block;
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for t in 0..64 {
-        if t >= 16 {
-            w[t % 16] = small_sigma1(w[(t - 2) % 16])
-                .wrapping_add(w[(t - 7) % 16])
-                .wrapping_add(small_sigma0(w[(t - 15) % 16]))
-                .wrapping_add(w[t % 16]);
-        }
-        let t1 = h
-            .wrapping_add(big_sigma1(e))
-            .wrapping_add((e & f) ^ (!e & g))
-            .wrapping_add(K[t])
-            .wrapping_add(w[t % 16]);
-        let t2 = big_sigma0(a).wrapping_add((a & b) ^ (a & c) ^ (b & c));
-        h = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
+    macro_rules! round {
+        ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr) => {{
+            let t: usize = $t;
+            if t >= 16 {
+                w[t % 16] = small_sigma1(w[(t - 2) % 16])
+                    .wrapping_add(w[(t - 7) % 16])
+                    .wrapping_add(small_sigma0(w[(t - 15) % 16]))
+                    .wrapping_add(w[t % 16]);
+            }
+            let t1 = $h
+                .wrapping_add(K[t])
+                .wrapping_add(w[t % 16])
+                .wrapping_add(($e & $f) ^ (!$e & $g))
+                .wrapping_add(big_sigma1($e));
+            let t2 = big_sigma0($a).wrapping_add(($a & $b) ^ ($c & ($a ^ $b)));
+            $d = $d.wrapping_add(t1);
+            $h = t1.wrapping_add(t2);
+        }};
     }
+    macro_rules! round8 {
+        ($t:expr) => {
+            round!(a, b, c, d, e, f, g, h, $t);
+            round!(h, a, b, c, d, e, f, g, $t + 1);
+            round!(g, h, a, b, c, d, e, f, $t + 2);
+            round!(f, g, h, a, b, c, d, e, $t + 3);
+            round!(e, f, g, h, a, b, c, d, $t + 4);
+            round!(d, e, f, g, h, a, b, c, $t + 5);
+            round!(c, d, e, f, g, h, a, b, $t + 6);
+            round!(b, c, d, e, f, g, h, a, $t + 7);
+        };
+    }
+    round8!(0);
+    round8!(8);
+    round8!(16);
+    round8!(24);
+    round8!(32);
+    round8!(40);
+    round8!(48);
+    round8!(56);
     w.zeroize();
     [
         state[0].wrapping_add(a),

@@ -107,9 +107,14 @@ fn add(a: V, b: V) -> V {
 }
 
 /// One compression of all eight lanes: `init + rounds(init, w)`.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn compress(init: &[V; 8], w: &mut [V; 16]) -> [V; 8] {
+///
+/// A macro rather than a function so that it is always inlined into the iteration loop
+/// (`#[inline(always)]` cannot be combined with `#[target_feature]`). Expands inside
+/// `#[target_feature(enable = "avx2")]` functions only.
+macro_rules! compress {
+    ($init:expr, $w:expr) => {{
+    let init: &[V; 8] = $init;
+    let w: &mut [V; 16] = $w;
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *init;
     macro_rules! round {
         ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr) => {{
@@ -122,10 +127,9 @@ fn compress(init: &[V; 8], w: &mut [V; 16]) -> [V; 8] {
             }
             // Ch(e,f,g) = (e & f) ^ (!e & g); Maj(a,b,c) = (a & b) ^ (c & (a ^ b)).
             let ch = _mm256_xor_si256(_mm256_and_si256($e, $f), _mm256_andnot_si256($e, $g));
-            let t1 = add(
-                add(add($h, big_sigma1($e)), add(ch, _mm256_set1_epi32(K[t] as i32))),
-                w[t % 16],
-            );
+            // Σ1(e) is added last: h + K + W + Ch does not wait for it (shorter chain).
+            let hkw = add(add($h, _mm256_set1_epi32(K[t] as i32)), w[t % 16]);
+            let t1 = add(add(hkw, ch), big_sigma1($e));
             let maj = _mm256_xor_si256(
                 _mm256_and_si256($a, $b),
                 _mm256_and_si256($c, _mm256_xor_si256($a, $b)),
@@ -165,13 +169,14 @@ fn compress(init: &[V; 8], w: &mut [V; 16]) -> [V; 8] {
         add(g, init[6]),
         add(h, init[7]),
     ]
+    }};
 }
 
 /// Setup compression, kept out of line (cold relative to the iteration loop).
 #[inline(never)]
 #[target_feature(enable = "avx2")]
 fn compress_setup(init: &[V; 8], w: &mut [V; 16]) -> [V; 8] {
-    compress(init, w)
+    compress!(init, w)
 }
 
 /// Word `t` of eight scalar blocks as one vector (lane `l` = `blocks[l][t]`).
@@ -264,9 +269,9 @@ fn derive8(
 
     for _ in 1..iterations {
         let mut w = digest_message(&u);
-        let inner = compress(&istate, &mut w);
+        let inner = compress!(&istate, &mut w);
         let mut w = digest_message(&inner);
-        u = compress(&ostate, &mut w);
+        u = compress!(&ostate, &mut w);
         for j in 0..8 {
             acc[j] = _mm256_xor_si256(acc[j], u[j]);
         }

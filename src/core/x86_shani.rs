@@ -173,38 +173,44 @@ fn expand<const N: usize>(st: &mut State<N>, w: &mut [[__m128i; 4]; N], r: usize
 
 /// One compression per lane: `init + rounds(init, w)`, the 16 four-round steps written out
 /// (fully unrolled, `perf.md` §4 technique 3), lanes interleaved inside each step.
-#[inline]
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn compress<const N: usize>(init: &State<N>, w: &mut [[__m128i; 4]; N]) -> State<N> {
-    let mut st = *init;
-    plain(&mut st, w, 0);
-    plain(&mut st, w, 1);
-    plain(&mut st, w, 2);
-    plain(&mut st, w, 3);
-    expand(&mut st, w, 4);
-    expand(&mut st, w, 5);
-    expand(&mut st, w, 6);
-    expand(&mut st, w, 7);
-    expand(&mut st, w, 8);
-    expand(&mut st, w, 9);
-    expand(&mut st, w, 10);
-    expand(&mut st, w, 11);
-    expand(&mut st, w, 12);
-    expand(&mut st, w, 13);
-    expand(&mut st, w, 14);
-    expand(&mut st, w, 15);
-    for l in 0..N {
-        st.abef[l] = _mm_add_epi32(st.abef[l], init.abef[l]);
-        st.cdgh[l] = _mm_add_epi32(st.cdgh[l], init.cdgh[l]);
-    }
-    st
+///
+/// A macro rather than a function: `#[inline(always)]` cannot be combined with
+/// `#[target_feature]`, and LLVM left a `compress` *function* out of line in the hot loop
+/// (state passed through memory). Expands inside `#[target_feature]` functions only.
+macro_rules! compress {
+    ($init:expr, $w:expr) => {{
+        let init: &State<N> = $init;
+        let w: &mut [[__m128i; 4]; N] = $w;
+        let mut st = *init;
+        plain(&mut st, w, 0);
+        plain(&mut st, w, 1);
+        plain(&mut st, w, 2);
+        plain(&mut st, w, 3);
+        expand(&mut st, w, 4);
+        expand(&mut st, w, 5);
+        expand(&mut st, w, 6);
+        expand(&mut st, w, 7);
+        expand(&mut st, w, 8);
+        expand(&mut st, w, 9);
+        expand(&mut st, w, 10);
+        expand(&mut st, w, 11);
+        expand(&mut st, w, 12);
+        expand(&mut st, w, 13);
+        expand(&mut st, w, 14);
+        expand(&mut st, w, 15);
+        for l in 0..N {
+            st.abef[l] = _mm_add_epi32(st.abef[l], init.abef[l]);
+            st.cdgh[l] = _mm_add_epi32(st.cdgh[l], init.cdgh[l]);
+        }
+        st
+    }};
 }
 
 /// Setup compression (not on the hot path; kept out of line to keep the kernel small).
 #[inline(never)]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 fn compress_setup<const N: usize>(init: &State<N>, w: &mut [[__m128i; 4]; N]) -> State<N> {
-    compress(init, w)
+    compress!(init, w)
 }
 
 /// The message of the next block: `digest || DIGEST_PAD`.
@@ -277,12 +283,22 @@ fn derive_lanes<const N: usize>(
     let mut u = compress_setup(&ostate, &mut w);
     let mut acc = u;
 
+    // If the whole crate is built with AVX enabled (e.g. `-C target-cpu=x86-64-v3`), the
+    // setup above may have used 256-bit moves; clear the upper halves so the legacy-SSE
+    // SHA-NI loop below never pays the SSE/AVX transition (`perf.md` §5).
+    #[cfg(target_feature = "avx")]
+    // SAFETY: this code exists only when the whole build enables AVX
+    // (`cfg(target_feature = "avx")`), i.e. the binary already requires AVX everywhere.
+    unsafe {
+        core::arch::x86_64::_mm256_zeroupper()
+    };
+
     // U2..U_iterations: the hot loop, two compressions per lane per iteration.
     for _ in 1..iterations {
         let mut w = digest_message(&u, &pad);
-        let inner = compress(&istate, &mut w);
+        let inner = compress!(&istate, &mut w);
         let mut w = digest_message(&inner, &pad);
-        u = compress(&ostate, &mut w);
+        u = compress!(&ostate, &mut w);
         for l in 0..N {
             acc.abef[l] = _mm_xor_si128(acc.abef[l], u.abef[l]);
             acc.cdgh[l] = _mm_xor_si128(acc.cdgh[l], u.cdgh[l]);
