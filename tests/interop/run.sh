@@ -74,9 +74,11 @@ cleanup() {
     echo "== --keep: samba still running, pid $SAMBA_PID; stop with: kill $SAMBA_PID; rm -rf $WORK"
     exit $rc
   fi
-  if [ $rc -ne 0 ] && [ -n "$WORK" ] && [ -f "$WORK/samba.log" ]; then
-    echo "== failed (exit $rc); last lines of the samba log:" >&2
-    tail -n 25 "$WORK/samba.log" >&2 || true
+  if [ $rc -ne 0 ]; then
+    echo "== FAILED (exit $rc)" >&2
+    if [ -n "$WORK" ] && [ -s "$WORK/samba.log" ]; then
+      echo "   last lines of the samba log:" >&2; tail -n 25 "$WORK/samba.log" | sed 's/^/   /' >&2 || true
+    fi
   fi
   stop_samba
   if [ -n "$WORK" ] && [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
@@ -181,7 +183,9 @@ step "create accounts (Samba's own password hashing on sam.ldb)"
 
 step "start samba (single process, 127.0.0.1 only)"
 mkdir -p "$WORK/run"
-samba -F -M single -s "$CONF" --debug-stdout -d 1 </dev/null >samba.log 2>&1 &
+# --keep: its own session, so that the DC outlives this terminal's job control
+SETSID=""; [ "$KEEP" = 0 ] || SETSID=setsid
+$SETSID samba -F -M single -s "$CONF" --debug-stdout -d 1 </dev/null >samba.log 2>&1 &
 SAMBA_PID=$!
 echo "   pid $SAMBA_PID"
 "$PY" - "$SAMBA_PID" <<'EOF'
@@ -200,6 +204,7 @@ while not (up(135) and up(88)):
         sys.exit("samba did not listen on 127.0.0.1:135 and :88 within 60s")
     time.sleep(0.1)
 EOF
+[ "$(ps -o comm= -p "$SAMBA_PID")" = samba ] || { echo "pid $SAMBA_PID is not samba" >&2; exit 1; }
 if ss -Htlnup | grep -E '\busers:\(\("samba",pid='"$SAMBA_PID"',' | awk '{print $5}' | grep -vqE '^127\.0\.0\.1:'; then
   echo "samba listens on a non-loopback address:" >&2; ss -Htlnup | grep "pid=$SAMBA_PID," >&2; exit 1
 fi
@@ -227,6 +232,9 @@ else
   stop_samba
   cd "$REPO"; rm -rf "$WORK"; WORK=""
 fi
+
+step "sanity-check the captures without phsync (Samba's NDR parser, pycryptodomex)"
+"$PY" "$HERE/selfcheck.py" "$OUTDIR"
 
 # ------------------------------------------------------------------------------------ phsync
 if [ "$CHECK" = 1 ]; then
