@@ -74,6 +74,7 @@ cleanup() {
     echo "== --keep: samba still running, pid $SAMBA_PID; stop with: kill $SAMBA_PID; rm -rf $WORK"
     exit $rc
   fi
+  [ "$KEEP" = 0 ] || [ -z "$WORK" ] || echo "== --keep: work directory kept: $WORK"
   if [ $rc -ne 0 ]; then
     echo "== FAILED (exit $rc)" >&2
     if [ -n "$WORK" ] && [ -s "$WORK/samba.log" ]; then
@@ -104,9 +105,12 @@ if [ -n "$missing" ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && POLICY_RC=1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
+  APTLOG=$(mktemp /tmp/phsync-interop-apt.XXXXXX)
   # shellcheck disable=SC2086
-  apt-get install -y -q --no-install-recommends $missing >/dev/null
+  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >"$APTLOG" 2>&1; then
+    tail -n 30 "$APTLOG" >&2; rm -f "$APTLOG"; exit 1
+  fi
+  rm -f "$APTLOG"
   [ "$POLICY_RC" = 1 ] && rm -f /usr/sbin/policy-rc.d && POLICY_RC=0
 fi
 echo "   $(samba -V)"
