@@ -78,6 +78,19 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The PPH1 verifier written from the spec with the `pbkdf2` crate, from the manifest's hex
+/// (not through phsync): PBKDF2-HMAC-SHA256(UTF-16LE(uppercase hex NT), salt, n, 32).
+fn reference_verifier(nt_hex: &str, salt: &[u8; 10], iterations: u32) -> [u8; 32] {
+    let password: Vec<u8> = nt_hex
+        .to_ascii_uppercase()
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(&password, salt, iterations, &mut out);
+    out
+}
+
 fn nt(hex: &str) -> NtHash {
     NtHash::from_hex(hex).expect("manifest NT hash")
 }
@@ -362,6 +375,20 @@ fn check_account(
     check(
         verifier.verify_nt_hash(&truth),
         "verifier does not verify the NT hash".into(),
+    );
+    let truth_hex = want.nt_hash.as_deref().unwrap_or_default();
+    check(
+        *verifier.hash()
+            == reference_verifier(
+                truth_hex,
+                verifier.salt().as_bytes(),
+                verifier.iterations().get(),
+            ),
+        "verifier differs from the reference PBKDF2 of the ground-truth hash".into(),
+    );
+    check(
+        verifier.iterations().get() == 1000,
+        "generate() did not use 1000 iterations".into(),
     );
     match (&want.password, want.password_known) {
         (Some(pw), true) => {
