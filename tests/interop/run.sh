@@ -25,7 +25,7 @@
 # Environment: PHSYNC_INTEROP_SEED (default: random; same seed = same names
 # and passwords), PHSYNC_INTEROP_CACHE (default /var/cache/phsync-interop),
 # PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50).
-# Needs root, Debian 12, and nothing else listening on 127.0.0.1:88/135/464.
+# Needs root, Debian 12, and nothing else listening on TCP ports 88, 135, 464.
 set -euo pipefail
 
 usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -130,12 +130,7 @@ echo "   impacket $("$PY" -c 'from importlib.metadata import version; print(vers
 
 # ------------------------------------------------------------------------------------ the DC
 step "provision a throwaway domain (seed $SEED)"
-for port in 88 135 464; do
-  if ss -Htln "( sport = :$port )" | grep -q .; then
-    echo "something already listens on port $port (a previous --keep run?):" >&2
-    ss -Htlnp "( sport = :$port )" >&2; exit 1
-  fi
-done
+"$PY" "$HERE/netcheck.py" free 88 135 464
 WORK=$(mktemp -d /tmp/phsync-interop.XXXXXX)
 cd "$WORK"
 "$PY" "$HERE/domain.py" plan "$SEED" plan.json
@@ -192,26 +187,9 @@ SETSID=""; [ "$KEEP" = 0 ] || SETSID=setsid
 $SETSID samba -F -M single -s "$CONF" --debug-stdout -d 1 </dev/null >samba.log 2>&1 &
 SAMBA_PID=$!
 echo "   pid $SAMBA_PID"
-"$PY" - "$SAMBA_PID" <<'EOF'
-import os, socket, sys, time
-pid, deadline = int(sys.argv[1]), time.time() + 60
-def up(port):
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-while not (up(135) and up(88)):
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit("samba exited during start-up")
-    if time.time() > deadline:
-        sys.exit("samba did not listen on 127.0.0.1:135 and :88 within 60s")
-    time.sleep(0.1)
-EOF
-[ "$(ps -o comm= -p "$SAMBA_PID")" = samba ] || { echo "pid $SAMBA_PID is not samba" >&2; exit 1; }
-if ss -Htlnup | grep -E '\busers:\(\("samba",pid='"$SAMBA_PID"',' | awk '{print $5}' | grep -vqE '^127\.0\.0\.1:'; then
-  echo "samba listens on a non-loopback address:" >&2; ss -Htlnup | grep "pid=$SAMBA_PID," >&2; exit 1
-fi
+"$PY" "$HERE/netcheck.py" wait "$SAMBA_PID"
+[ "$(cat "/proc/$SAMBA_PID/comm")" = samba ] || { echo "pid $SAMBA_PID is not samba" >&2; exit 1; }
+"$PY" "$HERE/netcheck.py" loopback "$SAMBA_PID"
 
 # ------------------------------------------------------------------------------------ captures
 step "replicate: impacket/NTLM (per object, whole NC), Samba/Kerberos (whole NC)"
