@@ -11,6 +11,7 @@
 //! | part | what it holds |
 //! |---|---|
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
+//! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
 //! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
 //!
 //! ```
@@ -32,6 +33,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod core;
+pub mod drs;
 mod error;
 mod hex;
 pub mod manual;

@@ -1,0 +1,1063 @@
+//! [`Reply`]: one decoded `IDL_DRSGetNCChanges` output (`drs.md` §3), and what it holds:
+//! [`ReplicatedObject`]s with their attributes and per-attribute metadata, USN vectors,
+//! up-to-date cursors and linked values.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::attr::{Attr, class_name};
+use super::error::{DecodeError, DecodeErrorKind, Structure};
+use super::guid::Guid;
+use super::ndr::Reader;
+use super::prefix::{AttrId, PrefixError, PrefixTable, Resolver};
+use super::sid::Sid;
+use super::time::DsTime;
+
+/// `USN_VECTOR` (MS-DRSR §5.210): the replication watermark. Send `usn_vec_to` back as the next
+/// request's `usnvecFrom` while [`Reply::more_data`] is true (`drs.md` §3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UsnVector {
+    /// `usnHighObjUpdate`.
+    pub usn_high_obj_update: i64,
+    /// `usnReserved`.
+    pub usn_reserved: i64,
+    /// `usnHighPropUpdate`.
+    pub usn_high_prop_update: i64,
+}
+
+/// `UPTODATE_CURSOR_V2` (MS-DRSR §5.208, `drs.md` §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpToDateCursor {
+    /// `uuidDsa`: the invocation id of the DC the cursor is about.
+    pub dsa_invocation_id: Guid,
+    /// `usnHighPropUpdate`.
+    pub usn_high_prop_update: i64,
+    /// `timeLastSyncSuccess`.
+    pub time_last_sync_success: DsTime,
+}
+
+/// `PROPERTY_META_DATA_EXT` (MS-DRSR §5.155, `drs.md` §3.4): the stamp of one attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeMetadata {
+    version: u32,
+    originating_time: DsTime,
+    originating_invocation_id: Guid,
+    originating_usn: i64,
+}
+
+impl AttributeMetadata {
+    /// Builds a stamp.
+    pub fn new(
+        version: u32,
+        originating_time: DsTime,
+        originating_invocation_id: Guid,
+        originating_usn: i64,
+    ) -> Self {
+        AttributeMetadata {
+            version,
+            originating_time,
+            originating_invocation_id,
+            originating_usn,
+        }
+    }
+
+    /// `dwVersion`: 1 at creation, +1 per originating write (a password change bumps unicodePwd's).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// `timeChanged`: DSTIME seconds since 1601 (see [`DsTime::to_unix_seconds`]).
+    pub fn originating_time(&self) -> DsTime {
+        self.originating_time
+    }
+
+    /// `uuidDsaOriginating`: invocation id of the DC where the write originated.
+    pub fn originating_invocation_id(&self) -> Guid {
+        self.originating_invocation_id
+    }
+
+    /// `usnOriginating`.
+    pub fn originating_usn(&self) -> i64 {
+        self.originating_usn
+    }
+}
+
+/// A `DSNAME` (MS-DRSR §5.50, `drs.md` §3.4): GUID, SID and DN, each optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsName {
+    guid: Option<Guid>,
+    sid: Option<Sid>,
+    dn: Option<String>,
+}
+
+impl DsName {
+    /// The GUID, unless all-zero.
+    pub fn guid(&self) -> Option<Guid> {
+        self.guid
+    }
+
+    /// The SID, if `SidLen` > 0.
+    pub fn sid(&self) -> Option<&Sid> {
+        self.sid.as_ref()
+    }
+
+    /// The DN, if `NameLen` > 0.
+    pub fn dn(&self) -> Option<&str> {
+        self.dn.as_deref()
+    }
+}
+
+/// One attribute of a [`ReplicatedObject`] (the `ATTR` plus its metadata).
+#[derive(Debug, Clone)]
+struct AttrEntry {
+    attrtyp: u32,
+    id: AttrId,
+    /// Index range into the object's `values`.
+    first: u32,
+    count: u32,
+    meta: Option<AttributeMetadata>,
+}
+
+/// A view of one attribute: ATTRTYP, identity, values (raw wire bytes; secret ones still
+/// encrypted) and metadata.
+#[derive(Clone, Copy)]
+pub struct Attribute<'a> {
+    obj: &'a ReplicatedObject,
+    e: &'a AttrEntry,
+}
+
+impl<'a> Attribute<'a> {
+    /// The ATTRTYP as on the wire (relative to the reply's `PrefixTableSrc`).
+    pub fn attrtyp(&self) -> u32 {
+        self.e.attrtyp
+    }
+
+    /// The identity after prefix-table mapping.
+    pub fn id(&self) -> &'a AttrId {
+        &self.e.id
+    }
+
+    /// The known attribute, if it is one.
+    pub fn known(&self) -> Option<Attr> {
+        self.e.id.known()
+    }
+
+    /// `valCount`. Zero means "present with no values" (e.g. a never-set unicodePwd).
+    pub fn value_count(&self) -> usize {
+        self.e.count as usize
+    }
+
+    /// The values' raw bytes, in wire order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        let obj = self.obj;
+        let first = self.e.first as usize;
+        obj.values[first..first + self.e.count as usize]
+            .iter()
+            .map(move |&(off, len)| &obj.data[off as usize..(off + len) as usize])
+    }
+
+    /// The metadata stamp (`rgMetaData[i]`), if the reply carried a metadata vector.
+    pub fn metadata(&self) -> Option<&'a AttributeMetadata> {
+        self.e.meta.as_ref()
+    }
+}
+
+impl std::fmt::Debug for Attribute<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attribute")
+            .field("attrtyp", &format_args!("{:#010x}", self.e.attrtyp))
+            .field("id", &self.e.id)
+            .field("value_count", &self.e.count)
+            .field("metadata", &self.e.meta)
+            .finish()
+    }
+}
+
+/// One `REPLENTINFLIST` element (MS-DRSR §5.162): the object's name, flags, attributes (secret
+/// values still encrypted) and metadata. Decrypt with [`ReplicatedObject::decrypt`].
+#[derive(Clone)]
+pub struct ReplicatedObject {
+    data: Arc<[u8]>,
+    prefix: Arc<PrefixTable>,
+    name: Option<DsName>,
+    flags: u32,
+    is_nc_prefix: bool,
+    parent_guid: Option<Guid>,
+    attrs: Vec<AttrEntry>,
+    values: Vec<(u32, u32)>,
+}
+
+impl std::fmt::Debug for ReplicatedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicatedObject")
+            .field("name", &self.name)
+            .field("attributes", &self.attrs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplicatedObject {
+    /// The object's `DSNAME` (`Entinf.pName`).
+    pub fn name(&self) -> Option<&DsName> {
+        self.name.as_ref()
+    }
+
+    /// The DN from the DSNAME.
+    pub fn dn(&self) -> Option<&str> {
+        self.name.as_ref().and_then(DsName::dn)
+    }
+
+    /// The GUID: the DSNAME's, else the objectGUID attribute's.
+    pub fn object_guid(&self) -> Option<Guid> {
+        self.name.as_ref().and_then(DsName::guid).or_else(|| {
+            self.single(Attr::ObjectGuid)
+                .and_then(|v| <[u8; 16]>::try_from(v).ok())
+                .map(Guid::from_bytes_le)
+        })
+    }
+
+    /// The SID: the DSNAME's, else the objectSid attribute's.
+    pub fn sid(&self) -> Option<Sid> {
+        self.name
+            .as_ref()
+            .and_then(|n| n.sid().cloned())
+            .or_else(|| self.single(Attr::ObjectSid).and_then(Sid::from_bytes))
+    }
+
+    /// The RID (last sub-authority of [`ReplicatedObject::sid`]); keys the DES layer (`drs.md` §2.4).
+    pub fn rid(&self) -> Option<u32> {
+        self.sid().and_then(|s| s.rid())
+    }
+
+    /// sAMAccountName, decoded without decrypting anything (usable when decryption fails).
+    pub fn sam_account_name(&self) -> Option<String> {
+        self.string(Attr::SamAccountName)
+    }
+
+    /// userPrincipalName, decoded without decrypting anything.
+    pub fn user_principal_name(&self) -> Option<String> {
+        self.string(Attr::UserPrincipalName)
+    }
+
+    /// `Entinf.ulFlags` (ENTINF_FROM_MASTER 0x1, …).
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// `fIsNCPrefix`.
+    pub fn is_nc_prefix(&self) -> bool {
+        self.is_nc_prefix
+    }
+
+    /// `pParentGuid`.
+    pub fn parent_guid(&self) -> Option<Guid> {
+        self.parent_guid
+    }
+
+    /// The attributes in wire order.
+    pub fn attributes(&self) -> impl ExactSizeIterator<Item = Attribute<'_>> {
+        self.attrs.iter().map(move |e| Attribute { obj: self, e })
+    }
+
+    /// The first attribute with this identity.
+    pub fn attribute(&self, attr: Attr) -> Option<Attribute<'_>> {
+        self.attrs
+            .iter()
+            .find(|e| e.id == AttrId::Known(attr))
+            .map(|e| Attribute { obj: self, e })
+    }
+
+    /// The object classes as lDAPDisplayNames (well-known ones) or dotted OIDs, in wire order.
+    /// Values that are not 4 bytes, or whose ATTRTYP does not map, are skipped.
+    pub fn object_classes(&self) -> Vec<String> {
+        let Some(a) = self.attribute(Attr::ObjectClass) else {
+            return Vec::new();
+        };
+        a.values()
+            .filter_map(|v| <[u8; 4]>::try_from(v).ok())
+            .filter_map(|b| self.prefix.oid(u32::from_le_bytes(b)).ok())
+            .map(|oid| match class_name(&oid) {
+                Some(n) => n.to_owned(),
+                None => oid,
+            })
+            .collect()
+    }
+
+    /// The prefix table the object's ATTRTYPs are relative to.
+    pub fn prefix_table(&self) -> &PrefixTable {
+        &self.prefix
+    }
+
+    /// The single value of a known attribute (None if absent, empty or multi-valued).
+    pub(crate) fn single(&self, attr: Attr) -> Option<&[u8]> {
+        let a = self.attribute(attr)?;
+        let mut v = a.values();
+        match (v.next(), v.next()) {
+            (Some(x), None) => Some(x),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn string(&self, attr: Attr) -> Option<String> {
+        self.single(attr).map(utf16_lossy)
+    }
+}
+
+/// UTF-16LE bytes → String; unpaired surrogates and an odd trailing byte become U+FFFD.
+pub(crate) fn utf16_lossy(b: &[u8]) -> String {
+    let units = b.chunks(2).map(|c| {
+        if c.len() == 2 {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            0xfffd
+        }
+    });
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or('\u{fffd}'))
+        .collect()
+}
+
+/// One linked value (`REPLVALINF_V1`/`_V3`, `drs.md` §3.4), kept raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedValue {
+    /// `pObject`: the object holding the link.
+    pub object: Option<DsName>,
+    /// `attrTyp` (relative to the reply's prefix table).
+    pub attrtyp: u32,
+    /// `Aval` bytes.
+    pub value: Vec<u8>,
+    /// `fIsPresent`.
+    pub is_present: bool,
+    /// `timeCreated`.
+    pub time_created: DsTime,
+    /// The value's stamp.
+    pub metadata: AttributeMetadata,
+    /// `timeExpired` (V3 only).
+    pub time_expired: Option<DsTime>,
+}
+
+/// One decoded `IDL_DRSGetNCChanges` reply (`drs.md` §3.3): header, USN vectors, cursors, the
+/// prefix table, the objects in wire order, linked values and the return value.
+#[derive(Clone)]
+pub struct Reply {
+    version: u32,
+    source_dsa_guid: Guid,
+    source_dsa_invocation_id: Guid,
+    naming_context: Option<DsName>,
+    usn_vec_from: UsnVector,
+    usn_vec_to: UsnVector,
+    up_to_date_vector: Option<Vec<UpToDateCursor>>,
+    prefix: Arc<PrefixTable>,
+    extended_ret: u32,
+    nc_size_objects: u32,
+    nc_size_values: u32,
+    more_data: bool,
+    objects: Vec<ReplicatedObject>,
+    linked_values: Vec<LinkedValue>,
+    drs_error: u32,
+    return_value: u32,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("version", &self.version)
+            .field("objects", &self.objects.len())
+            .field("more_data", &self.more_data)
+            .field("usn_vec_to", &self.usn_vec_to)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Flat {
+    p_name: u32,
+    flags: u32,
+    attr_count: u32,
+    p_attr: u32,
+    is_nc_prefix: bool,
+    p_parent: u32,
+    p_meta: u32,
+}
+
+impl Reply {
+    /// Decodes the whole output of `IDL_DRSGetNCChanges` as NDR20 little-endian:
+    /// `[u32 pdwOutVersion][u32 union discriminant][DRS_MSG_GETCHGREPLY_V6 or _V9][u32 return value]`
+    /// (`drs.md` §3.3, walking order §3.5).
+    ///
+    /// # Errors
+    /// A [`DecodeError`] with the byte offset and structure: truncation, counts larger than the
+    /// input, MaxCount/count disagreements, versions other than 6 and 9 (compressed V2/V7 →
+    /// [`DecodeErrorKind::Unsupported`]), ATTRTYPs missing from `PrefixTableSrc`, a non-zero
+    /// return value or `dwDRSError` ([`DecodeErrorKind::ServerError`]), or bytes left over.
+    pub fn decode(bytes: &[u8]) -> Result<Reply, DecodeError> {
+        let data: Arc<[u8]> = Arc::from(bytes);
+        Decoder {
+            r: Reader::new(bytes),
+            data: data.clone(),
+        }
+        .reply()
+    }
+
+    /// The objects, in wire order.
+    pub fn objects(&self) -> &[ReplicatedObject] {
+        &self.objects
+    }
+
+    /// Consumes the reply, returning its objects.
+    pub fn into_objects(self) -> Vec<ReplicatedObject> {
+        self.objects
+    }
+
+    /// `fMoreData`: false only in the last reply of a cycle.
+    pub fn more_data(&self) -> bool {
+        self.more_data
+    }
+
+    /// `pdwOutVersion` (6 or 9).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// `uuidDsaObjSrc`: the server's DSA GUID.
+    pub fn source_dsa_guid(&self) -> Guid {
+        self.source_dsa_guid
+    }
+
+    /// `uuidInvocIdSrc`: the server's invocation id (send it back in the next request).
+    pub fn source_dsa_invocation_id(&self) -> Guid {
+        self.source_dsa_invocation_id
+    }
+
+    /// `pNC`: the naming context.
+    pub fn naming_context(&self) -> Option<&DsName> {
+        self.naming_context.as_ref()
+    }
+
+    /// `usnvecFrom`.
+    pub fn usn_vec_from(&self) -> UsnVector {
+        self.usn_vec_from
+    }
+
+    /// `usnvecTo`: the next request's `usnvecFrom`.
+    pub fn usn_vec_to(&self) -> UsnVector {
+        self.usn_vec_to
+    }
+
+    /// `pUpToDateVecSrc` cursors (usually only in the last reply of a cycle).
+    pub fn up_to_date_vector(&self) -> Option<&[UpToDateCursor]> {
+        self.up_to_date_vector.as_deref()
+    }
+
+    /// `PrefixTableSrc` (without the schemaInfo entry).
+    pub fn prefix_table(&self) -> &PrefixTable {
+        &self.prefix
+    }
+
+    /// `ulExtendedRet` (1 = EXOP_ERR_SUCCESS for extended operations).
+    pub fn extended_ret(&self) -> u32 {
+        self.extended_ret
+    }
+
+    /// `cNumNcSizeObjects`.
+    pub fn nc_size_objects(&self) -> u32 {
+        self.nc_size_objects
+    }
+
+    /// `cNumNcSizeValues`.
+    pub fn nc_size_values(&self) -> u32 {
+        self.nc_size_values
+    }
+
+    /// Linked values (`rgValues`); empty when the pointer is NULL or the array empty.
+    pub fn linked_values(&self) -> &[LinkedValue] {
+        &self.linked_values
+    }
+
+    /// `dwDRSError` (always 0 in a successfully decoded reply).
+    pub fn drs_error(&self) -> u32 {
+        self.drs_error
+    }
+
+    /// The call's return value (always 0 in a successfully decoded reply).
+    pub fn return_value(&self) -> u32 {
+        self.return_value
+    }
+}
+
+struct Decoder<'a> {
+    r: Reader<'a>,
+    data: Arc<[u8]>,
+}
+
+fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {
+    match e {
+        PrefixError::BadOid => DecodeErrorKind::BadString,
+        _ => DecodeErrorKind::UnknownPrefixIndex { attrtyp },
+    }
+}
+
+impl Decoder<'_> {
+    fn reply(mut self) -> Result<Reply, DecodeError> {
+        let len = self.data.len();
+        // The return value sits in the last 4 bytes, whatever the body holds (fixture lesson 4).
+        if len < 12 {
+            return Err(self.r.err(DecodeErrorKind::Truncated {
+                needed: 12,
+                remaining: len,
+            }));
+        }
+        let rv_at = len - 4;
+        let d = &self.data;
+        let return_value = u32::from_le_bytes([d[rv_at], d[rv_at + 1], d[rv_at + 2], d[rv_at + 3]]);
+
+        let version = self.r.u32()?;
+        let tag = self.r.u32()?;
+        if version != tag {
+            return Err(self.r.err_at(
+                0,
+                DecodeErrorKind::VersionMismatch {
+                    out_version: version,
+                    tag,
+                },
+            ));
+        }
+        match version {
+            6 | 9 => {}
+            1 | 2 | 7 => return Err(self.r.err_at(0, DecodeErrorKind::Unsupported { version })),
+            _ => {
+                return Err(self
+                    .r
+                    .err_at(0, DecodeErrorKind::UnknownVersion { version }));
+            }
+        }
+        if return_value != 0 {
+            let e = DecodeError {
+                offset: rv_at,
+                structure: Structure::ReturnValue,
+                kind: DecodeErrorKind::ServerError { code: return_value },
+            };
+            return Err(e);
+        }
+
+        // Flat part (§3.3).
+        self.r.enter(Structure::ReplyV6);
+        self.r.align(8)?;
+        let source_dsa_guid = Guid::from_bytes_le(self.r.guid()?);
+        let source_dsa_invocation_id = Guid::from_bytes_le(self.r.guid()?);
+        let p_nc = self.r.u32()?;
+        let usn_vec_from = self.usn_vector()?;
+        let usn_vec_to = self.usn_vector()?;
+        let p_utd = self.r.u32()?;
+        let prefix_count = self.r.u32()?;
+        let p_prefix = self.r.u32()?;
+        let extended_ret = self.r.u32()?;
+        let num_objects = self.r.u32()?;
+        let _num_bytes = self.r.u32()?;
+        let p_objects = self.r.u32()?;
+        let more_data = self.r.u32()? != 0;
+        let nc_size_objects = self.r.u32()?;
+        let nc_size_values = self.r.u32()?;
+        let num_values = self.r.u32()?;
+        let p_values = self.r.u32()?;
+        let drs_error_at = self.r.pos();
+        let drs_error = self.r.u32()?;
+        if drs_error != 0 {
+            return Err(self.r.err_at(
+                drs_error_at,
+                DecodeErrorKind::ServerError { code: drs_error },
+            ));
+        }
+
+        let naming_context = if p_nc != 0 {
+            Some(self.dsname()?)
+        } else {
+            None
+        };
+        let up_to_date_vector = if p_utd != 0 {
+            Some(self.utd_vector()?)
+        } else {
+            None
+        };
+        let prefix = Arc::new(if p_prefix != 0 {
+            self.prefix_table(prefix_count)?
+        } else {
+            PrefixTable::default()
+        });
+        let objects = if p_objects != 0 {
+            self.objects(num_objects, &prefix)?
+        } else {
+            if num_objects != 0 {
+                return Err(self.r.err(DecodeErrorKind::ObjectCountMismatch {
+                    found: 0,
+                    declared: num_objects,
+                }));
+            }
+            Vec::new()
+        };
+        let linked_values = if p_values != 0 {
+            self.linked_values(num_values, version)?
+        } else {
+            Vec::new()
+        };
+
+        self.r.enter(Structure::ReturnValue);
+        self.r.align(4)?;
+        if self.r.pos() != rv_at {
+            return Err(self.r.err(DecodeErrorKind::TrailingBytes {
+                walk_end: self.r.pos(),
+                return_value_at: rv_at,
+            }));
+        }
+        Ok(Reply {
+            version,
+            source_dsa_guid,
+            source_dsa_invocation_id,
+            naming_context,
+            usn_vec_from,
+            usn_vec_to,
+            up_to_date_vector,
+            prefix,
+            extended_ret,
+            nc_size_objects,
+            nc_size_values,
+            more_data,
+            objects,
+            linked_values,
+            drs_error,
+            return_value,
+        })
+    }
+
+    fn usn_vector(&mut self) -> Result<UsnVector, DecodeError> {
+        Ok(UsnVector {
+            usn_high_obj_update: self.r.i64()?,
+            usn_reserved: self.r.i64()?,
+            usn_high_prop_update: self.r.i64()?,
+        })
+    }
+
+    /// NDR conformant DSNAME (§3.4).
+    fn dsname(&mut self) -> Result<DsName, DecodeError> {
+        let prev = self.r.enter(Structure::Dsname);
+        let at = self.r.pos();
+        self.r.align(4)?;
+        let mc = self.r.u32()?;
+        self.r.check_count(mc, 2)?;
+        let struct_len = self.r.u32()?;
+        let sid_len = self.r.u32()?;
+        let guid = Guid::from_bytes_le(self.r.guid()?);
+        let sid_bytes = self.r.take(28)?;
+        let name_len = self.r.u32()?;
+        if name_len.checked_add(1) != Some(mc) {
+            return Err(self.r.err_at(
+                at,
+                DecodeErrorKind::CountMismatch {
+                    max_count: mc,
+                    expected: name_len.wrapping_add(1),
+                },
+            ));
+        }
+        let name = self.r.take(mc as usize * 2)?;
+        let _ = struct_len;
+        let dn = dsname_fields(guid, sid_len, sid_bytes, name_len, name)
+            .map_err(|k| self.r.err_at(at, k))?;
+        self.r.leave(prev);
+        Ok(dn)
+    }
+
+    fn utd_vector(&mut self) -> Result<Vec<UpToDateCursor>, DecodeError> {
+        let prev = self.r.enter(Structure::UpToDateVector);
+        self.r.align(4)?;
+        let mc_at = self.r.pos();
+        let mc = self.r.u32()?;
+        self.r.align(8)?;
+        let _version = self.r.u32()?;
+        let _res1 = self.r.u32()?;
+        let n = self.r.u32()?;
+        let _res2 = self.r.u32()?;
+        if mc != n {
+            return Err(self.r.err_at(
+                mc_at,
+                DecodeErrorKind::CountMismatch {
+                    max_count: mc,
+                    expected: n,
+                },
+            ));
+        }
+        self.r.check_count(n, 32)?;
+        let mut out = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            self.r.align(8)?;
+            out.push(UpToDateCursor {
+                dsa_invocation_id: Guid::from_bytes_le(self.r.guid()?),
+                usn_high_prop_update: self.r.i64()?,
+                time_last_sync_success: DsTime(self.r.i64()?),
+            });
+        }
+        self.r.leave(prev);
+        Ok(out)
+    }
+
+    fn prefix_table(&mut self, count: u32) -> Result<PrefixTable, DecodeError> {
+        let prev = self.r.enter(Structure::PrefixTable);
+        self.r.max_count(count, 12)?;
+        let mut heads = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let ndx = self.r.u32()?;
+            let len = self.r.u32()?;
+            let p = self.r.u32()?;
+            heads.push((ndx, len, p));
+        }
+        let mut entries = Vec::with_capacity(heads.len());
+        for (ndx, len, p) in heads {
+            if p == 0 {
+                continue;
+            }
+            self.r.max_count(len, 1)?;
+            let bytes = self.r.take(len as usize)?;
+            if bytes.is_empty() {
+                return Err(self.r.err(DecodeErrorKind::BadPrefix { ndx }));
+            }
+            entries.push((ndx, bytes.to_vec()));
+        }
+        self.r.leave(prev);
+        Ok(PrefixTable::from_entries(entries))
+    }
+
+    fn objects(
+        &mut self,
+        declared: u32,
+        prefix: &PrefixTable,
+    ) -> Result<Vec<ReplicatedObject>, DecodeError> {
+        let prefix_arc = Arc::new(prefix.clone());
+        let prev = self.r.enter(Structure::ReplEntInfList);
+        // Pass 1: flat parts in list order (each element is 32 bytes, so the loop is bounded).
+        let mut flats = Vec::with_capacity((declared as usize).min(self.r.remaining() / 32));
+        loop {
+            self.r.align(4)?;
+            let p_next = self.r.u32()?;
+            let f = Flat {
+                p_name: self.r.u32()?,
+                flags: self.r.u32()?,
+                attr_count: self.r.u32()?,
+                p_attr: self.r.u32()?,
+                is_nc_prefix: self.r.u32()? != 0,
+                p_parent: self.r.u32()?,
+                p_meta: self.r.u32()?,
+            };
+            flats.push(f);
+            if p_next == 0 {
+                break;
+            }
+        }
+        if flats.len() != declared as usize {
+            return Err(self.r.err(DecodeErrorKind::ObjectCountMismatch {
+                found: flats.len(),
+                declared,
+            }));
+        }
+        // Pass 2: pointees in reverse list order (§3.2 rule 9).
+        let mut resolver = Resolver::default();
+        let mut objects = Vec::with_capacity(flats.len());
+        for f in flats.iter().rev() {
+            objects.push(self.object(f, &prefix_arc, &mut resolver)?);
+        }
+        objects.reverse();
+        self.r.leave(prev);
+        Ok(objects)
+    }
+
+    fn object(
+        &mut self,
+        f: &Flat,
+        prefix: &Arc<PrefixTable>,
+        resolver: &mut Resolver,
+    ) -> Result<ReplicatedObject, DecodeError> {
+        let name = if f.p_name != 0 {
+            Some(self.dsname()?)
+        } else {
+            None
+        };
+        let mut attrs = Vec::new();
+        let mut values = Vec::new();
+        if f.p_attr != 0 {
+            self.attr_block(f.attr_count, prefix, resolver, &mut attrs, &mut values)?;
+        } else if f.attr_count != 0 {
+            return Err(self.r.err(DecodeErrorKind::CountMismatch {
+                max_count: 0,
+                expected: f.attr_count,
+            }));
+        }
+        let parent_guid = if f.p_parent != 0 {
+            let prev = self.r.enter(Structure::ParentGuid);
+            let g = Guid::from_bytes_le(self.r.guid()?);
+            self.r.leave(prev);
+            Some(g)
+        } else {
+            None
+        };
+        if f.p_meta != 0 {
+            let prev = self.r.enter(Structure::MetaDataVector);
+            self.r.align(4)?;
+            let mc_at = self.r.pos();
+            let mc = self.r.u32()?;
+            self.r.align(8)?;
+            let n = self.r.u32()?;
+            if mc != n {
+                return Err(self.r.err_at(
+                    mc_at,
+                    DecodeErrorKind::CountMismatch {
+                        max_count: mc,
+                        expected: n,
+                    },
+                ));
+            }
+            if n as usize != attrs.len() {
+                return Err(self.r.err_at(
+                    mc_at,
+                    DecodeErrorKind::MetadataCountMismatch {
+                        attributes: attrs.len() as u32,
+                        metadata: n,
+                    },
+                ));
+            }
+            self.r.check_count(n, 40)?;
+            for a in attrs.iter_mut() {
+                a.meta = Some(self.metadata()?);
+            }
+            self.r.leave(prev);
+        }
+        Ok(ReplicatedObject {
+            data: self.data.clone(),
+            prefix: prefix.clone(),
+            name,
+            flags: f.flags,
+            is_nc_prefix: f.is_nc_prefix,
+            parent_guid,
+            attrs,
+            values,
+        })
+    }
+
+    /// `PROPERTY_META_DATA_EXT` (40 bytes, alignment 8).
+    fn metadata(&mut self) -> Result<AttributeMetadata, DecodeError> {
+        self.r.align(8)?;
+        let version = self.r.u32()?;
+        let time = self.r.i64()?;
+        let inv = self.r.guid()?;
+        let usn = self.r.i64()?;
+        Ok(AttributeMetadata::new(
+            version,
+            DsTime(time),
+            Guid::from_bytes_le(inv),
+            usn,
+        ))
+    }
+
+    fn attr_block(
+        &mut self,
+        count: u32,
+        prefix: &PrefixTable,
+        resolver: &mut Resolver,
+        attrs: &mut Vec<AttrEntry>,
+        values: &mut Vec<(u32, u32)>,
+    ) -> Result<(), DecodeError> {
+        let prev = self.r.enter(Structure::AttrBlock);
+        self.r.max_count(count, 12)?;
+        let mut heads = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let at = self.r.pos();
+            let attrtyp = self.r.u32()?;
+            let val_count = self.r.u32()?;
+            let p = self.r.u32()?;
+            let id = resolver
+                .resolve(prefix, attrtyp)
+                .map_err(|e| self.r.err_at(at, prefix_err(e, attrtyp)))?;
+            heads.push((attrtyp, id, val_count, p));
+        }
+        attrs.reserve(heads.len());
+        for (attrtyp, id, val_count, p) in heads {
+            let first = values.len() as u32;
+            let mut n = 0;
+            if p != 0 {
+                self.r.enter(Structure::AttrValBlock);
+                self.r.max_count(val_count, 8)?;
+                let start = values.len();
+                values.reserve(val_count as usize);
+                for _ in 0..val_count {
+                    let len = self.r.u32()?;
+                    let pv = self.r.u32()?;
+                    values.push((len, pv));
+                }
+                self.r.enter(Structure::AttrVal);
+                for v in &mut values[start..] {
+                    let (len, pv) = *v;
+                    if pv == 0 {
+                        *v = (0, 0);
+                        continue;
+                    }
+                    self.r.max_count(len, 1)?;
+                    let off = self.r.pos();
+                    self.r.take(len as usize)?;
+                    *v = (off as u32, len);
+                }
+                self.r.enter(Structure::AttrBlock);
+                n = val_count;
+            } else if val_count != 0 {
+                return Err(self.r.err(DecodeErrorKind::CountMismatch {
+                    max_count: 0,
+                    expected: val_count,
+                }));
+            }
+            attrs.push(AttrEntry {
+                attrtyp,
+                id,
+                first,
+                count: n,
+                meta: None,
+            });
+        }
+        self.r.leave(prev);
+        Ok(())
+    }
+
+    fn linked_values(&mut self, count: u32, version: u32) -> Result<Vec<LinkedValue>, DecodeError> {
+        let prev = self.r.enter(Structure::LinkedValues);
+        let size = if version == 9 { 96 } else { 72 };
+        self.r.max_count(count, size)?;
+        if count == 0 {
+            // A non-NULL pointer to an empty array: only the MaxCount (fixture lesson 4).
+            self.r.leave(prev);
+            return Ok(Vec::new());
+        }
+        self.r.align(8)?;
+        struct Head {
+            p_object: u32,
+            attrtyp: u32,
+            val_len: u32,
+            p_val: u32,
+            is_present: bool,
+            time_created: DsTime,
+            meta: AttributeMetadata,
+            time_expired: Option<DsTime>,
+        }
+        let mut heads = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            self.r.align(8)?;
+            let p_object = self.r.u32()?;
+            let attrtyp = self.r.u32()?;
+            let val_len = self.r.u32()?;
+            let p_val = self.r.u32()?;
+            let is_present = self.r.u32()? != 0;
+            let time_created = DsTime(self.r.i64()?);
+            let meta = self.metadata()?;
+            let time_expired = if version == 9 {
+                let _u1 = self.r.u32()?;
+                let _u2 = self.r.u32()?;
+                let _u3 = self.r.u32()?;
+                Some(DsTime(self.r.i64()?))
+            } else {
+                None
+            };
+            heads.push(Head {
+                p_object,
+                attrtyp,
+                val_len,
+                p_val,
+                is_present,
+                time_created,
+                meta,
+                time_expired,
+            });
+        }
+        let mut out = Vec::with_capacity(heads.len());
+        for h in heads {
+            let object = if h.p_object != 0 {
+                Some(self.dsname()?)
+            } else {
+                None
+            };
+            let value = if h.p_val != 0 {
+                self.r.max_count(h.val_len, 1)?;
+                self.r.take(h.val_len as usize)?.to_vec()
+            } else {
+                Vec::new()
+            };
+            out.push(LinkedValue {
+                object,
+                attrtyp: h.attrtyp,
+                value,
+                is_present: h.is_present,
+                time_created: h.time_created,
+                metadata: h.meta,
+                time_expired: h.time_expired,
+            });
+        }
+        self.r.leave(prev);
+        Ok(out)
+    }
+}
+
+fn dsname_fields(
+    guid: Guid,
+    sid_len: u32,
+    sid_bytes: &[u8],
+    name_len: u32,
+    name: &[u8],
+) -> Result<DsName, DecodeErrorKind> {
+    let sid = match sid_len {
+        0 => None,
+        1..=28 => {
+            Some(Sid::from_bytes(&sid_bytes[..sid_len as usize]).ok_or(DecodeErrorKind::BadSid)?)
+        }
+        _ => return Err(DecodeErrorKind::BadSid),
+    };
+    let dn = if name_len == 0 {
+        None
+    } else {
+        let n = name_len as usize * 2;
+        Some(
+            String::from_utf16(
+                &name[..n]
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|_| DecodeErrorKind::BadString)?,
+        )
+    };
+    Ok(DsName {
+        guid: (!guid.is_nil()).then_some(guid),
+        sid,
+        dn,
+    })
+}
+
+/// Parses a flat (non-NDR) DSNAME attribute value (`drs.md` §3.6): 56-byte header, then the
+/// UTF-16 name; `structLen` governs, the value may be longer (padding).
+pub fn parse_dsname_value(v: &[u8]) -> Result<DsName, DecodeErrorKind> {
+    if v.len() < 56 {
+        return Err(DecodeErrorKind::BadDsname);
+    }
+    let u = |i: usize| u32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
+    let struct_len = u(0) as usize;
+    let sid_len = u(4);
+    let mut g = [0u8; 16];
+    g.copy_from_slice(&v[8..24]);
+    let name_len = u(52);
+    let need = 56 + (name_len as usize).saturating_add(1).saturating_mul(2);
+    if struct_len > v.len()
+        || need > struct_len.max(v.len())
+        || name_len as usize * 2 + 56 > v.len()
+    {
+        return Err(DecodeErrorKind::BadDsname);
+    }
+    dsname_fields(
+        Guid::from_bytes_le(g),
+        sid_len,
+        &v[24..52],
+        name_len,
+        &v[56..56 + name_len as usize * 2],
+    )
+}

@@ -1,0 +1,419 @@
+//! `supplementalCredentials` plaintext: USER_PROPERTIES and its packages (`drs.md` §4,
+//! MS-SAMR §2.2.10).
+//!
+//! Everything here is secret-bearing: the types zeroize on drop, print `<redacted>` for key
+//! material, and implement no `Serialize`.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::error::DecryptError;
+
+fn bad(offset: usize, reason: &'static str) -> DecryptError {
+    DecryptError::SupplementalMalformed { offset, reason }
+}
+
+/// One Kerberos key (`KERB_KEY_DATA` / `KERB_KEY_DATA_NEW`).
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct KerberosKey {
+    key_type: u32,
+    iteration_count: u32,
+    key: Vec<u8>,
+}
+
+impl KerberosKey {
+    /// The key type (1 DES-CBC-CRC, 3 DES-CBC-MD5, 17 AES128, 18 AES256, …, `drs.md` §4.3).
+    pub fn key_type(&self) -> u32 {
+        self.key_type
+    }
+
+    /// The iteration count (`KERB_KEY_DATA_NEW` only; 0 for revision-3 keys).
+    pub fn iteration_count(&self) -> u32 {
+        self.iteration_count
+    }
+
+    /// The key bytes.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+impl fmt::Debug for KerberosKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KerberosKey")
+            .field("key_type", &self.key_type)
+            .field("iteration_count", &self.iteration_count)
+            .field("key", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// `Primary:Kerberos-Newer-Keys` (revision 4) or `Primary:Kerberos` (revision 3).
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct KerberosCredentials {
+    revision: u16,
+    default_salt: String,
+    default_iteration_count: u32,
+    credentials: Vec<KerberosKey>,
+    service_credentials: Vec<KerberosKey>,
+    old_credentials: Vec<KerberosKey>,
+    older_credentials: Vec<KerberosKey>,
+}
+
+impl KerberosCredentials {
+    /// 4 for Kerberos-Newer-Keys, 3 for Kerberos.
+    pub fn revision(&self) -> u16 {
+        self.revision
+    }
+
+    /// The default salt (e.g. `ADATUM.COMuser02`).
+    pub fn default_salt(&self) -> &str {
+        &self.default_salt
+    }
+
+    /// `DefaultIterationCount` (revision 4; 0 for revision 3).
+    pub fn default_iteration_count(&self) -> u32 {
+        self.default_iteration_count
+    }
+
+    /// Current keys.
+    pub fn credentials(&self) -> &[KerberosKey] {
+        &self.credentials
+    }
+
+    /// Service keys (revision 4, normally none).
+    pub fn service_credentials(&self) -> &[KerberosKey] {
+        &self.service_credentials
+    }
+
+    /// Keys of the previous password.
+    pub fn old_credentials(&self) -> &[KerberosKey] {
+        &self.old_credentials
+    }
+
+    /// Keys of the password before that (revision 4).
+    pub fn older_credentials(&self) -> &[KerberosKey] {
+        &self.older_credentials
+    }
+
+    /// The current key of a given type.
+    pub fn key(&self, key_type: u32) -> Option<&KerberosKey> {
+        self.credentials.iter().find(|k| k.key_type == key_type)
+    }
+}
+
+impl fmt::Debug for KerberosCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KerberosCredentials")
+            .field("revision", &self.revision)
+            .field("default_salt", &self.default_salt)
+            .field("credentials", &self.credentials)
+            .field("old_credentials", &self.old_credentials)
+            .field("older_credentials", &self.older_credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A decoded USER_PROPERTIES blob (`drs.md` §4.1).
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct SupplementalCredentials {
+    kerberos_newer_keys: Option<KerberosCredentials>,
+    kerberos: Option<KerberosCredentials>,
+    wdigest: Vec<[u8; 16]>,
+    cleartext: Option<Vec<u16>>,
+    ntlm_strong_ntowf: Option<[u8; 16]>,
+    packages: Vec<String>,
+    other: Vec<(String, Vec<u8>)>,
+}
+
+impl SupplementalCredentials {
+    /// `Primary:Kerberos-Newer-Keys` (AES keys).
+    pub fn kerberos_newer_keys(&self) -> Option<&KerberosCredentials> {
+        self.kerberos_newer_keys.as_ref()
+    }
+
+    /// `Primary:Kerberos` (DES keys).
+    pub fn kerberos(&self) -> Option<&KerberosCredentials> {
+        self.kerberos.as_ref()
+    }
+
+    /// `Primary:WDigest`: the 29 MD5 hashes (empty if absent).
+    pub fn wdigest(&self) -> &[[u8; 16]] {
+        &self.wdigest
+    }
+
+    /// `Primary:CLEARTEXT` as UTF-16 code units (may hold unpaired surrogates).
+    pub fn cleartext_utf16(&self) -> Option<&[u16]> {
+        self.cleartext.as_deref()
+    }
+
+    /// `Primary:CLEARTEXT` as a string; `None` if absent or not valid UTF-16. Zeroized on drop.
+    pub fn cleartext(&self) -> Option<zeroize::Zeroizing<String>> {
+        self.cleartext
+            .as_deref()
+            .and_then(|u| String::from_utf16(u).ok())
+            .map(zeroize::Zeroizing::new)
+    }
+
+    /// `Primary:NTLM-Strong-NTOWF` (16 random bytes, Windows Server 2016+).
+    pub fn ntlm_strong_ntowf(&self) -> Option<&[u8; 16]> {
+        self.ntlm_strong_ntowf.as_ref()
+    }
+
+    /// `Packages`: the package names.
+    pub fn packages(&self) -> &[String] {
+        &self.packages
+    }
+
+    /// Properties with other names, hex-decoded (`Primary:userPassword`, `Primary:SambaGPG`, …).
+    pub fn other(&self) -> &[(String, Vec<u8>)] {
+        &self.other
+    }
+
+    /// Parses the USER_PROPERTIES plaintext. The 13-byte all-zero form and the 111-byte
+    /// header-only form are empty credentials.
+    ///
+    /// # Errors
+    /// [`DecryptError::SupplementalMalformed`] with the offset in the plaintext.
+    pub fn parse(b: &[u8]) -> Result<SupplementalCredentials, DecryptError> {
+        let mut out = SupplementalCredentials::default();
+        if b.len() < 111 {
+            if b.len() == 13 && b.iter().all(|&x| x == 0) {
+                return Ok(out);
+            }
+            return Err(bad(0, "shorter than the 111-byte header"));
+        }
+        let length = u32le(b, 4) as usize;
+        if length.checked_add(12).is_none_or(|end| end > b.len()) {
+            return Err(bad(4, "Length exceeds the blob"));
+        }
+        if u16le(b, 108) != 0x50 {
+            return Err(bad(108, "PropertySignature is not 0x0050"));
+        }
+        if b.len() < 112 || length < 100 {
+            return Ok(out);
+        }
+        let count = u16le(b, 110) as usize;
+        let end = 12 + length;
+        let mut pos = 112;
+        for _ in 0..count {
+            if pos + 6 > end {
+                return Err(bad(pos, "property header past the end"));
+            }
+            let name_len = u16le(b, pos) as usize;
+            let value_len = u16le(b, pos + 2) as usize;
+            let name_at = pos + 6;
+            let value_at = name_at + name_len;
+            let next = value_at + value_len;
+            if next > end || !name_len.is_multiple_of(2) {
+                return Err(bad(pos, "property past the end"));
+            }
+            let name = utf16(&b[name_at..value_at]).ok_or(bad(name_at, "property name"))?;
+            let mut value =
+                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?;
+            match name.as_str() {
+                "Primary:Kerberos-Newer-Keys" => {
+                    out.kerberos_newer_keys =
+                        Some(kerberos(&value, 4).map_err(|(o, r)| bad(value_at + 2 * o, r))?);
+                }
+                "Primary:Kerberos" => {
+                    out.kerberos =
+                        Some(kerberos(&value, 3).map_err(|(o, r)| bad(value_at + 2 * o, r))?);
+                }
+                "Primary:WDigest" => {
+                    if value.len() < 16 {
+                        return Err(bad(value_at, "WDigest header"));
+                    }
+                    let n = value[3] as usize;
+                    if value.len() < 16 + 16 * n {
+                        return Err(bad(value_at, "WDigest hash count"));
+                    }
+                    out.wdigest = value[16..16 + 16 * n]
+                        .chunks_exact(16)
+                        .map(|c| c.try_into().expect("16 bytes"))
+                        .collect();
+                }
+                "Primary:CLEARTEXT" => {
+                    if !value.len().is_multiple_of(2) {
+                        return Err(bad(value_at, "CLEARTEXT is not UTF-16"));
+                    }
+                    out.cleartext = Some(
+                        value
+                            .chunks_exact(2)
+                            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                            .collect(),
+                    );
+                }
+                "Primary:NTLM-Strong-NTOWF" => {
+                    out.ntlm_strong_ntowf = Some(
+                        value
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| bad(value_at, "NTLM-Strong-NTOWF is not 16 bytes"))?,
+                    );
+                }
+                "Packages" => {
+                    let s = utf16(&value).ok_or(bad(value_at, "Packages is not UTF-16"))?;
+                    out.packages = s
+                        .split('\0')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                _ => {
+                    out.other.push((name, std::mem::take(&mut value)));
+                }
+            }
+            value.zeroize();
+            pos = next;
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Debug for SupplementalCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupplementalCredentials")
+            .field("packages", &self.packages)
+            .field("kerberos_newer_keys", &self.kerberos_newer_keys)
+            .field("kerberos", &self.kerberos)
+            .field(
+                "wdigest",
+                &format_args!("<redacted> ({} hashes)", self.wdigest.len()),
+            )
+            .field(
+                "cleartext",
+                &self.cleartext.as_ref().map(|_| format_args!("<redacted>")),
+            )
+            .field(
+                "ntlm_strong_ntowf",
+                &self
+                    .ntlm_strong_ntowf
+                    .as_ref()
+                    .map(|_| format_args!("<redacted>")),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn u16le(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+
+fn u32le(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+fn utf16(b: &[u8]) -> Option<String> {
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16(&units).ok()
+}
+
+fn unhex(t: &[u8]) -> Option<Vec<u8>> {
+    if !t.len().is_multiple_of(2) {
+        return None;
+    }
+    t.chunks_exact(2)
+        .map(|p| {
+            let h = (p[0] as char).to_digit(16)?;
+            let l = (p[1] as char).to_digit(16)?;
+            Some((h * 16 + l) as u8)
+        })
+        .collect()
+}
+
+type KerbResult<T> = Result<T, (usize, &'static str)>;
+
+/// KERB_STORED_CREDENTIAL (rev 3) / KERB_STORED_CREDENTIAL_NEW (rev 4), `drs.md` §4.3. Offsets in
+/// errors are into the decoded property value.
+fn kerberos(v: &[u8], revision: u16) -> KerbResult<KerberosCredentials> {
+    let get16 = |i: usize| -> KerbResult<u16> {
+        v.get(i..i + 2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]))
+            .ok_or((i, "truncated"))
+    };
+    let get32 = |i: usize| -> KerbResult<u32> {
+        v.get(i..i + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+            .ok_or((i, "truncated"))
+    };
+    let rev = get16(0)?;
+    if rev != revision {
+        return Err((0, "unexpected Kerberos credential revision"));
+    }
+    let (counts, salt_len, salt_off, iterations, keys_at, key_size) = if revision == 4 {
+        (
+            [get16(4)?, get16(6)?, get16(8)?, get16(10)?],
+            get16(12)?,
+            get32(16)?,
+            get32(20)?,
+            24usize,
+            24usize,
+        )
+    } else {
+        (
+            [get16(4)?, 0, get16(6)?, 0],
+            get16(8)?,
+            get32(12)?,
+            0,
+            16usize,
+            20usize,
+        )
+    };
+    let total: usize = counts.iter().map(|&c| c as usize).sum();
+    if keys_at + total * key_size > v.len() {
+        return Err((keys_at, "key data past the end"));
+    }
+    let salt_bytes = v
+        .get(salt_off as usize..salt_off as usize + salt_len as usize)
+        .ok_or((16, "salt past the end"))?;
+    let default_salt = utf16(salt_bytes).ok_or((salt_off as usize, "salt is not UTF-16"))?;
+    let mut lists: [Vec<KerberosKey>; 4] = Default::default();
+    let mut at = keys_at;
+    for (list, &n) in lists.iter_mut().zip(counts.iter()) {
+        for _ in 0..n {
+            let (iteration_count, key_type, len, off) = if revision == 4 {
+                (
+                    get32(at + 8)?,
+                    get32(at + 12)?,
+                    get32(at + 16)?,
+                    get32(at + 20)?,
+                )
+            } else {
+                (0, get32(at + 8)?, get32(at + 12)?, get32(at + 16)?)
+            };
+            let key = v
+                .get(off as usize..(off as usize).saturating_add(len as usize))
+                .ok_or((at, "key past the end"))?
+                .to_vec();
+            list.push(KerberosKey {
+                key_type,
+                iteration_count,
+                key,
+            });
+            at += key_size;
+        }
+    }
+    let [
+        credentials,
+        service_credentials,
+        old_credentials,
+        older_credentials,
+    ] = lists;
+    Ok(KerberosCredentials {
+        revision,
+        default_salt,
+        default_iteration_count: iterations,
+        credentials,
+        service_credentials,
+        old_credentials,
+        older_credentials,
+    })
+}
