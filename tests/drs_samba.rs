@@ -444,3 +444,28 @@ fn truncations_never_panic() {
         });
     }
 }
+
+#[test]
+fn hashes_only_decryption_agrees() {
+    let t = truth();
+    for c in t["captures"].as_array().unwrap() {
+        let k = key(c);
+        for r in replies(c) {
+            for o in r.objects() {
+                let all = o.decrypt(&k).unwrap();
+                let some = o
+                    .decrypt_selected(std::slice::from_ref(&k), phsync::drs::Secrets::Hashes)
+                    .unwrap();
+                assert_eq!(all.nt_hash(), some.nt_hash());
+                assert_eq!(all.nt_history(), some.nt_history());
+                assert_eq!(all.nt_hash_state(), some.nt_hash_state());
+                assert!(some.supplemental_credentials().is_none());
+                assert_eq!(
+                    some.supplemental_skipped(),
+                    all.supplemental_credentials().is_some()
+                );
+                assert!(!all.supplemental_skipped());
+            }
+        }
+    }
+}

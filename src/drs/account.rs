@@ -5,7 +5,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::attr::Attr;
-use super::crypto::{SessionKey, decrypt_value};
+use super::crypto::{RidLayer, SessionKey, decrypt_value_with};
 use super::error::DecryptError;
 use super::guid::Guid;
 use super::reply::{AttributeMetadata, ReplicatedObject, utf16_lossy};
@@ -92,7 +92,20 @@ pub struct Account {
     lm_hash: Slot<LmHash>,
     lm_history: Vec<LmHash>,
     supplemental: Option<SupplementalCredentials>,
+    supplemental_skipped: bool,
     unicode_pwd_metadata: Option<AttributeMetadata>,
+}
+
+/// Which secrets [`ReplicatedObject::decrypt_selected`] decrypts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Secrets {
+    /// Everything: hashes, histories and supplementalCredentials (what
+    /// [`ReplicatedObject::decrypt`] does).
+    #[default]
+    All,
+    /// unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory only.
+    Hashes,
 }
 
 impl fmt::Debug for Account {
@@ -206,6 +219,12 @@ impl Account {
         self.supplemental.as_ref()
     }
 
+    /// Whether supplementalCredentials had a value that was not decrypted
+    /// ([`Secrets::Hashes`]).
+    pub fn supplemental_skipped(&self) -> bool {
+        self.supplemental_skipped
+    }
+
     /// unicodePwd's replication stamp: its version increases with every password change.
     pub fn unicode_pwd_metadata(&self) -> Option<&AttributeMetadata> {
         self.unicode_pwd_metadata.as_ref()
@@ -232,7 +251,23 @@ impl ReplicatedObject {
     /// secret attribute, a non-secret attribute of the wrong size, or malformed
     /// supplementalCredentials.
     pub fn decrypt_with_any(&self, keys: &[SessionKey]) -> Result<Account, DecryptError> {
-        let rid = self.rid();
+        self.decrypt_selected(keys, Secrets::All)
+    }
+
+    /// Like [`ReplicatedObject::decrypt_with_any`], choosing which secrets to decrypt.
+    /// [`Secrets::Hashes`] skips supplementalCredentials (the largest secret, ~2.6 KB of RC4
+    /// and hex per account) — all password hash sync needs; the account then reports
+    /// [`Account::supplemental_credentials`] as `None` and [`Account::supplemental_skipped`] as
+    /// true.
+    ///
+    /// # Errors
+    /// As [`ReplicatedObject::decrypt_with_any`].
+    pub fn decrypt_selected(
+        &self,
+        keys: &[SessionKey],
+        which: Secrets,
+    ) -> Result<Account, DecryptError> {
+        let rid = self.rid().map(RidLayer::new);
         let secret = |attr: Attr| -> Result<Slot<super::crypto::SecretBytes>, DecryptError> {
             let Some(a) = self.attribute(attr) else {
                 return Ok(Slot::Absent);
@@ -242,7 +277,7 @@ impl ReplicatedObject {
                 0 => Ok(Slot::NoValue),
                 1 => {
                     let v = vals.next().expect("one value");
-                    decrypt_value(attr, rid, keys, v).map(Slot::Present)
+                    decrypt_value_with(attr, rid.as_ref(), keys, v).map(Slot::Present)
                 }
                 n => Err(DecryptError::TooManyValues {
                     attribute: attr,
@@ -266,14 +301,12 @@ impl ReplicatedObject {
                 }
             })
         };
-        let history = |attr: Attr| -> Result<Vec<[u8; 16]>, DecryptError> {
+        // Each 16-byte entry goes straight from the zeroizing plaintext into its zeroizing
+        // hash type; no intermediate buffer keeps a copy.
+        let history = |attr: Attr| -> Result<Option<super::crypto::SecretBytes>, DecryptError> {
             Ok(match secret(attr)? {
-                Slot::Present(p) => p
-                    .as_bytes()
-                    .chunks_exact(16)
-                    .map(|c| c.try_into().expect("16 bytes"))
-                    .collect(),
-                _ => Vec::new(),
+                Slot::Present(p) => Some(p),
+                _ => None,
             })
         };
 
@@ -287,13 +320,13 @@ impl ReplicatedObject {
             }
         };
         let nt_history = history(Attr::NtPwdHistory)?
-            .into_iter()
-            .map(|mut b| {
-                let h = NtHash::from_bytes(b);
-                b.zeroize();
-                h
+            .map(|p| {
+                p.as_bytes()
+                    .chunks_exact(16)
+                    .map(|c| NtHash::from_bytes(c.try_into().expect("16 bytes")))
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let lm_hash = match hash(Attr::DbcsPwd)? {
             Slot::Absent => Slot::Absent,
             Slot::NoValue => Slot::NoValue,
@@ -304,16 +337,24 @@ impl ReplicatedObject {
             }
         };
         let lm_history = history(Attr::LmPwdHistory)?
-            .into_iter()
-            .map(|mut b| {
-                let h = LmHash(b);
-                b.zeroize();
-                h
+            .map(|p| {
+                p.as_bytes()
+                    .chunks_exact(16)
+                    .map(|c| LmHash(c.try_into().expect("16 bytes")))
+                    .collect()
             })
-            .collect();
-        let supplemental = match secret(Attr::SupplementalCredentials)? {
-            Slot::Present(p) => Some(SupplementalCredentials::parse(p.as_bytes())?),
-            _ => None,
+            .unwrap_or_default();
+        let supplemental_skipped = which == Secrets::Hashes
+            && self
+                .attribute(Attr::SupplementalCredentials)
+                .is_some_and(|a| a.value_count() > 0);
+        let supplemental = if which == Secrets::Hashes {
+            None
+        } else {
+            match secret(Attr::SupplementalCredentials)? {
+                Slot::Present(p) => Some(SupplementalCredentials::parse(p.as_bytes())?),
+                _ => None,
+            }
         };
 
         Ok(Account {
@@ -338,6 +379,7 @@ impl ReplicatedObject {
             lm_hash,
             lm_history,
             supplemental,
+            supplemental_skipped,
             unicode_pwd_metadata: self
                 .attribute(Attr::UnicodePwd)
                 .and_then(|a| a.metadata().copied()),

@@ -1,6 +1,7 @@
 //! Secret-attribute decryption (`drs.md` §2): the session-key layer
 //! `salt ‖ RC4(MD5(session key ‖ salt), CRC32(plain) ‖ plain)` and the RID-keyed DES layer.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use des::Des;
@@ -140,6 +141,33 @@ pub fn decrypt_value(
     keys: &[SessionKey],
     value: &[u8],
 ) -> Result<SecretBytes, DecryptError> {
+    let layer = rid.map(RidLayer::new);
+    decrypt_value_with(attribute, layer.as_ref(), keys, value)
+}
+
+/// The RID DES layer of one object: the RID and, once needed, its two DES key schedules
+/// (shared by unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory).
+pub(crate) struct RidLayer {
+    rid: u32,
+    ciphers: OnceCell<(Des, Des)>,
+}
+
+impl RidLayer {
+    pub(crate) fn new(rid: u32) -> RidLayer {
+        RidLayer {
+            rid,
+            ciphers: OnceCell::new(),
+        }
+    }
+}
+
+/// [`decrypt_value`] with the object's RID layer (key schedules computed at most once).
+pub(crate) fn decrypt_value_with(
+    attribute: Attr,
+    rid: Option<&RidLayer>,
+    keys: &[SessionKey],
+    value: &[u8],
+) -> Result<SecretBytes, DecryptError> {
     if keys.is_empty() {
         return Err(DecryptError::NoKey);
     }
@@ -152,8 +180,8 @@ pub fn decrypt_value(
     let rid = if attribute.has_rid_layer() {
         match rid {
             None => return Err(DecryptError::MissingRid { attribute }),
-            Some(0) => return Err(DecryptError::ZeroRid { attribute }),
-            Some(r) => Some(r),
+            Some(l) if l.rid == 0 => return Err(DecryptError::ZeroRid { attribute }),
+            Some(l) => Some(l),
         }
     } else {
         None
@@ -166,14 +194,14 @@ pub fn decrypt_value(
             attribute,
             keys_tried: keys.len(),
         })?;
-    if let Some(rid) = rid {
+    if let Some(layer) = rid {
         if !plain.0.len().is_multiple_of(16) {
             return Err(DecryptError::BadHashLength {
                 attribute,
                 len: plain.0.len(),
             });
         }
-        let (c1, c2) = rid_ciphers(rid);
+        let (c1, c2) = layer.ciphers.get_or_init(|| rid_ciphers(layer.rid));
         for chunk in plain.0.chunks_exact_mut(16) {
             let (a, b) = chunk.split_at_mut(8);
             c1.decrypt_block(a.try_into().expect("8 bytes"));

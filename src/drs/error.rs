@@ -130,6 +130,12 @@ pub enum DecodeErrorKind {
         /// The ATTRTYP.
         attrtyp: u32,
     },
+    /// An ATTRTYP in the reserved or internal range (`≥ 0xC0000000`), which never appears on
+    /// the wire (MS-ADTS §3.1.1.2.6).
+    ReservedAttrtyp {
+        /// The ATTRTYP.
+        attrtyp: u32,
+    },
     /// A prefix-table entry whose bytes are not a valid OID prefix.
     BadPrefix {
         /// The entry's `ndx`.
@@ -141,6 +147,11 @@ pub enum DecodeErrorKind {
         walk_end: usize,
         /// Where the return value sits (input length − 4).
         return_value_at: usize,
+    },
+    /// The input is larger than 4 GiB (value offsets are kept as `u32`).
+    InputTooLarge {
+        /// The input length.
+        len: usize,
     },
     /// The server returned an error (the trailing Win32 error code, or `dwDRSError`, is non-zero).
     ServerError {
@@ -192,6 +203,9 @@ impl fmt::Display for DecodeErrorKind {
                 "ATTRTYP {attrtyp:#010x} has prefix index {:#06x}, absent from PrefixTableSrc",
                 attrtyp >> 16
             ),
+            DecodeErrorKind::ReservedAttrtyp { attrtyp } => {
+                write!(f, "ATTRTYP {attrtyp:#010x} is in the reserved range")
+            }
             DecodeErrorKind::BadPrefix { ndx } => {
                 write!(f, "prefix table entry {ndx} is not a valid OID prefix")
             }
@@ -202,6 +216,9 @@ impl fmt::Display for DecodeErrorKind {
                 f,
                 "walk ended at byte {walk_end}, but the return value is at byte {return_value_at}"
             ),
+            DecodeErrorKind::InputTooLarge { len } => {
+                write!(f, "input of {len} bytes exceeds 4 GiB")
+            }
             DecodeErrorKind::ServerError { code } => {
                 write!(f, "server returned error {code:#010x}")
             }

@@ -40,7 +40,7 @@ pub mod sid;
 pub mod supplemental;
 pub mod time;
 
-pub use account::{Account, HashState, LmHash};
+pub use account::{Account, HashState, LmHash, Secrets};
 pub use attr::Attr;
 pub use crypto::{SecretBytes, SessionKey};
 pub use error::{DecodeError, DecodeErrorKind, DecryptError, SessionKeyParseError, Structure};

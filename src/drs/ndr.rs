@@ -105,6 +105,7 @@ impl<'a> Reader<'a> {
         expected: u32,
         elem_size: usize,
     ) -> Result<u32, DecodeError> {
+        self.align(4)?;
         let at = self.pos;
         let mc = self.u32()?;
         if mc != expected {
@@ -116,19 +117,27 @@ impl<'a> Reader<'a> {
                 },
             ));
         }
-        self.check_count(mc, elem_size)?;
+        self.check_count(at, mc, elem_size)?;
         Ok(mc)
     }
 
     /// Fails unless `count` elements of at least `elem_size` bytes can still follow; the
     /// guard that keeps allocations proportional to the input.
-    pub(crate) fn check_count(&self, count: u32, elem_size: usize) -> Result<(), DecodeError> {
+    pub(crate) fn check_count(
+        &self,
+        at: usize,
+        count: u32,
+        elem_size: usize,
+    ) -> Result<(), DecodeError> {
         let need = (count as u64).saturating_mul(elem_size.max(1) as u64);
         if need > self.remaining() as u64 {
-            return Err(self.err(DecodeErrorKind::CountTooLarge {
-                count: count.into(),
-                remaining: self.remaining(),
-            }));
+            return Err(self.err_at(
+                at,
+                DecodeErrorKind::CountTooLarge {
+                    count: count.into(),
+                    remaining: self.remaining(),
+                },
+            ));
         }
         Ok(())
     }
@@ -156,7 +165,7 @@ mod tests {
         let e = r.max_count(0x0fff_ffff, 8).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "at byte 4 in ATTRVALBLOCK: count 268435455 exceeds remaining 4 bytes"
+            "at byte 0 in ATTRVALBLOCK: count 268435455 exceeds remaining 4 bytes"
         );
     }
 }

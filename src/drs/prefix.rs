@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::attr::Attr;
+use super::attr::{Attr, class_name};
 
 /// An attribute's identity after mapping its ATTRTYP (`drs.md` §1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -242,6 +242,7 @@ fn check_range(attrtyp: u32) -> Result<(), PrefixError> {
 #[derive(Default)]
 pub(crate) struct Resolver {
     cache: HashMap<u32, Result<AttrId, PrefixError>>,
+    classes: HashMap<u32, Option<Arc<str>>>,
 }
 
 impl Resolver {
@@ -253,6 +254,20 @@ impl Resolver {
         self.cache
             .entry(attrtyp)
             .or_insert_with(|| table.resolve(attrtyp))
+            .clone()
+    }
+
+    /// An objectClass value (a class ATTRTYP) → lDAPDisplayName of a well-known class, else
+    /// the dotted OID; `None` if it does not map.
+    pub(crate) fn class(&mut self, table: &PrefixTable, attrtyp: u32) -> Option<Arc<str>> {
+        self.classes
+            .entry(attrtyp)
+            .or_insert_with(|| {
+                table.oid(attrtyp).ok().map(|oid| match class_name(&oid) {
+                    Some(n) => Arc::from(n),
+                    None => Arc::from(oid),
+                })
+            })
             .clone()
     }
 }

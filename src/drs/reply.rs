@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::attr::{Attr, class_name};
+use super::attr::Attr;
 use super::error::{DecodeError, DecodeErrorKind, Structure};
 use super::guid::Guid;
 use super::ndr::Reader;
@@ -186,6 +186,7 @@ pub struct ReplicatedObject {
     parent_guid: Option<Guid>,
     attrs: Vec<AttrEntry>,
     values: Vec<(u32, u32)>,
+    classes: Vec<Arc<str>>,
 }
 
 impl std::fmt::Debug for ReplicatedObject {
@@ -271,17 +272,7 @@ impl ReplicatedObject {
     /// The object classes as lDAPDisplayNames (well-known ones) or dotted OIDs, in wire order.
     /// Values that are not 4 bytes, or whose ATTRTYP does not map, are skipped.
     pub fn object_classes(&self) -> Vec<String> {
-        let Some(a) = self.attribute(Attr::ObjectClass) else {
-            return Vec::new();
-        };
-        a.values()
-            .filter_map(|v| <[u8; 4]>::try_from(v).ok())
-            .filter_map(|b| self.prefix.oid(u32::from_le_bytes(b)).ok())
-            .map(|oid| match class_name(&oid) {
-                Some(n) => n.to_owned(),
-                None => oid,
-            })
-            .collect()
+        self.classes.iter().map(|c| c.to_string()).collect()
     }
 
     /// The prefix table the object's ATTRTYPs are relative to.
@@ -304,8 +295,26 @@ impl ReplicatedObject {
     }
 }
 
+/// UTF-16LE bytes → String, `None` on an unpaired surrogate or odd length. ASCII fast path.
+pub(crate) fn utf16_strict(b: &[u8]) -> Option<String> {
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    if b.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80) {
+        let ascii: Vec<u8> = b.iter().step_by(2).copied().collect();
+        return String::from_utf8(ascii).ok();
+    }
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
+}
+
 /// UTF-16LE bytes → String; unpaired surrogates and an odd trailing byte become U+FFFD.
 pub(crate) fn utf16_lossy(b: &[u8]) -> String {
+    if let Some(s) = utf16_strict(b) {
+        return s;
+    }
     let units = b.chunks(2).map(|c| {
         if c.len() == 2 {
             u16::from_le_bytes([c[0], c[1]])
@@ -493,6 +502,7 @@ struct Decoder<'a> {
 fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {
     match e {
         PrefixError::BadOid => DecodeErrorKind::BadString,
+        PrefixError::Reserved(_) => DecodeErrorKind::ReservedAttrtyp { attrtyp },
         _ => DecodeErrorKind::UnknownPrefixIndex { attrtyp },
     }
 }
@@ -506,6 +516,9 @@ impl Decoder<'_> {
                 needed: 12,
                 remaining: len,
             }));
+        }
+        if u32::try_from(len).is_err() {
+            return Err(self.r.err(DecodeErrorKind::InputTooLarge { len }));
         }
         let rv_at = len - 4;
         let d = &self.data;
@@ -640,10 +653,10 @@ impl Decoder<'_> {
     /// NDR conformant DSNAME (§3.4).
     fn dsname(&mut self) -> Result<DsName, DecodeError> {
         let prev = self.r.enter(Structure::Dsname);
-        let at = self.r.pos();
         self.r.align(4)?;
+        let at = self.r.pos();
         let mc = self.r.u32()?;
-        self.r.check_count(mc, 2)?;
+        self.r.check_count(at, mc, 2)?;
         let struct_len = self.r.u32()?;
         let sid_len = self.r.u32()?;
         let guid = Guid::from_bytes_le(self.r.guid()?);
@@ -685,7 +698,7 @@ impl Decoder<'_> {
                 },
             ));
         }
-        self.r.check_count(n, 32)?;
+        self.r.check_count(mc_at, n, 32)?;
         let mut out = Vec::with_capacity(n as usize);
         for _ in 0..n {
             self.r.align(8)?;
@@ -728,9 +741,8 @@ impl Decoder<'_> {
     fn objects(
         &mut self,
         declared: u32,
-        prefix: &PrefixTable,
+        prefix: &Arc<PrefixTable>,
     ) -> Result<Vec<ReplicatedObject>, DecodeError> {
-        let prefix_arc = Arc::new(prefix.clone());
         let prev = self.r.enter(Structure::ReplEntInfList);
         // Pass 1: flat parts in list order (each element is 32 bytes, so the loop is bounded).
         let mut flats = Vec::with_capacity((declared as usize).min(self.r.remaining() / 32));
@@ -761,7 +773,7 @@ impl Decoder<'_> {
         let mut resolver = Resolver::default();
         let mut objects = Vec::with_capacity(flats.len());
         for f in flats.iter().rev() {
-            objects.push(self.object(f, &prefix_arc, &mut resolver)?);
+            objects.push(self.object(f, prefix, &mut resolver)?);
         }
         objects.reverse();
         self.r.leave(prev);
@@ -822,15 +834,30 @@ impl Decoder<'_> {
                     },
                 ));
             }
-            self.r.check_count(n, 40)?;
+            self.r.check_count(mc_at, n, 40)?;
             for a in attrs.iter_mut() {
                 a.meta = Some(self.metadata()?);
             }
             self.r.leave(prev);
         }
+        let classes = attrs
+            .iter()
+            .find(|e| e.id == AttrId::Known(Attr::ObjectClass))
+            .map(|e| {
+                values[e.first as usize..(e.first + e.count) as usize]
+                    .iter()
+                    .filter_map(|&(off, len)| {
+                        let v = &self.data[off as usize..(off + len) as usize];
+                        let b = <[u8; 4]>::try_from(v).ok()?;
+                        resolver.class(prefix, u32::from_le_bytes(b))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ReplicatedObject {
             data: self.data.clone(),
             prefix: prefix.clone(),
+            classes,
             name,
             flags: f.flags,
             is_nc_prefix: f.is_nc_prefix,
@@ -1017,15 +1044,7 @@ fn dsname_fields(
         None
     } else {
         let n = name_len as usize * 2;
-        Some(
-            String::from_utf16(
-                &name[..n]
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(|_| DecodeErrorKind::BadString)?,
-        )
+        Some(utf16_strict(&name[..n]).ok_or(DecodeErrorKind::BadString)?)
     };
     Ok(DsName {
         guid: (!guid.is_nil()).then_some(guid),

@@ -9,7 +9,8 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Sid {
     authority: u64,
-    sub: Vec<u32>,
+    count: u8,
+    sub: [u32; 15],
 }
 
 impl Sid {
@@ -24,23 +25,24 @@ impl Sid {
         }
         let mut auth = [0u8; 8];
         auth[2..].copy_from_slice(&bytes[2..8]);
-        let sub = bytes[8..]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let mut sub = [0u32; 15];
+        for (s, c) in sub.iter_mut().zip(bytes[8..].chunks_exact(4)) {
+            *s = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
         Some(Sid {
             authority: u64::from_be_bytes(auth),
+            count: count as u8,
             sub,
         })
     }
 
     /// The binary form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 4 * self.sub.len());
+        let mut out = Vec::with_capacity(8 + 4 * self.count as usize);
         out.push(1);
-        out.push(self.sub.len() as u8);
+        out.push(self.count);
         out.extend_from_slice(&self.authority.to_be_bytes()[2..]);
-        for s in &self.sub {
+        for s in self.sub_authorities() {
             out.extend_from_slice(&s.to_le_bytes());
         }
         out
@@ -53,12 +55,12 @@ impl Sid {
 
     /// The sub-authorities.
     pub fn sub_authorities(&self) -> &[u32] {
-        &self.sub
+        &self.sub[..self.count as usize]
     }
 
     /// The last sub-authority, if there is one.
     pub fn rid(&self) -> Option<u32> {
-        self.sub.last().copied()
+        self.sub_authorities().last().copied()
     }
 }
 
@@ -69,7 +71,7 @@ impl fmt::Display for Sid {
         } else {
             write!(f, "S-1-0x{:012X}", self.authority)?;
         }
-        for s in &self.sub {
+        for s in self.sub_authorities() {
             write!(f, "-{s}")?;
         }
         Ok(())

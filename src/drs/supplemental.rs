@@ -316,17 +316,41 @@ fn utf16(b: &[u8]) -> Option<String> {
     String::from_utf16(&units).ok()
 }
 
+const fn hex_table() -> [u8; 256] {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+}
+
+static HEX: [u8; 256] = hex_table();
+
+/// ASCII hex (any case) → bytes; `None` on odd length or a non-hex byte.
 fn unhex(t: &[u8]) -> Option<Vec<u8>> {
     if !t.len().is_multiple_of(2) {
         return None;
     }
-    t.chunks_exact(2)
-        .map(|p| {
-            let h = (p[0] as char).to_digit(16)?;
-            let l = (p[1] as char).to_digit(16)?;
-            Some((h * 16 + l) as u8)
-        })
-        .collect()
+    let mut out = Vec::with_capacity(t.len() / 2);
+    let mut bad = 0u8;
+    for p in t.chunks_exact(2) {
+        let (h, l) = (HEX[p[0] as usize], HEX[p[1] as usize]);
+        bad |= (h | l) & 0xf0;
+        out.push((h << 4) | (l & 0x0f));
+    }
+    if bad != 0 {
+        out.zeroize();
+        return None;
+    }
+    Some(out)
 }
 
 type KerbResult<T> = Result<T, (usize, &'static str)>;
