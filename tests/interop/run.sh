@@ -11,11 +11,12 @@
 #   4. starts `samba -F -M single` (one process, PID recorded)
 #   5. replicates: impacket over NTLM (per object, and the whole NC in
 #      chunks), Samba's own client over Kerberos (whole NC, 32-byte key)
-#   6. stops Samba by its PID (TERM, then KILL)
+#   6. stops Samba by its PID (TERM, then KILL) and checks the captures
+#      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
 #   7. runs `cargo test --release --test interop` on OUTDIR/manifest.json
 #
-# OUTDIR (default: <repo>/target/interop) is emptied first and keeps the
-# captures and manifest.json afterwards. The DC's directory is always removed
+# OUTDIR (default: <repo>/target/interop) gets captures/ and manifest.json
+# (replacing those of an earlier run). The DC's directory is always removed
 # and Samba always stopped, on success, failure or Ctrl-C, unless --keep.
 #
 #   --keep      leave the DC running (and its directory in place) after the
@@ -28,7 +29,7 @@
 # Needs root, Debian 12, and nothing else listening on TCP ports 88, 135, 464.
 set -euo pipefail
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 KEEP=0 CHECK=1 OUTDIR=""
 for a in "$@"; do
   case "$a" in
@@ -193,7 +194,7 @@ echo "   pid $SAMBA_PID"
 
 # ------------------------------------------------------------------------------------ captures
 step "replicate: impacket/NTLM (per object, whole NC), Samba/Kerberos (whole NC)"
-rm -rf "$OUTDIR"
+rm -rf "$OUTDIR/captures" "$OUTDIR/manifest.json"   # only what an earlier run wrote
 mkdir -p "$OUTDIR"
 KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" \
   "$PY" "$HERE/capture.py" plan.json truth.json "$OUTDIR"
