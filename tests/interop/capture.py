@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""Replicate from the running loopback DC with real DRS clients; keep the raw replies.
+
+usage: capture.py PLAN.json TRUTH.json OUTDIR
+
+Three captures, each one RPC connection with its own session key:
+
+  impacket-ntlm-exop  impacket's drsuapi client, NTLMSSP, sealed. DRSBind as secretsdump.py
+                      does it, then one IDL_DRSGetNCChanges V8 EXOP_REPL_OBJ per account
+                      (no partial attribute set: whole objects). 16-byte session key.
+  impacket-ntlm-nc    impacket, NTLMSSP: the whole domain NC in chunks of CHUNK objects,
+                      partial attribute set (sAMAccountName, UAC, pwdLastSet, the secrets ...)
+                      expressed against the server's own prefix table.
+  samba-krb5-nc       Samba's own Python DRS client over Kerberos (sealed; the session key is
+                      the 32-byte AES256 subkey): the whole domain NC as V10 requests in chunks,
+                      with no partial attribute set, so every attribute of every object and
+                      the linked values (group membership) arrive.
+
+Each reply is stored exactly as the RPC layer returned it after unsealing: the NDR20 [out]
+stub of opnum 3 (pdwOutVersion, the reply union, the WERROR). Samba's own NDR parser
+(independent of phsync) reads every reply here too; its object counts go in the manifest
+so that the Rust side can compare.
+
+Env: KRB5_CONFIG (a krb5.conf pointing the realm at 127.0.0.1; run.sh writes one),
+PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50), PHSYNC_INTEROP_SKIP_KRB5=1.
+"""
+
+import os
+import platform
+import sys
+import time
+
+from common import nt_hash, read_json, write_json
+
+HOST = "127.0.0.1"
+CHUNK = int(os.environ.get("PHSYNC_INTEROP_CHUNK", "50"))
+MAX_BYTES = 8 * 1024 * 1024
+# the (made-up) NTDS DSA GUID of our "replica" in the NC captures
+DEST_DSA = "b7a6a1e4-5c6e-4f0a-8d3e-1f2a3b4c5d6e"
+
+# Partial attribute set of the impacket NC capture (by OID).
+PAS_OIDS = [
+    "2.5.4.0",                  # objectClass
+    "1.2.840.113556.1.4.221",   # sAMAccountName
+    "1.2.840.113556.1.4.656",   # userPrincipalName
+    "1.2.840.113556.1.4.8",     # userAccountControl
+    "1.2.840.113556.1.4.96",    # pwdLastSet
+    "1.2.840.113556.1.4.146",   # objectSid
+    "1.2.840.113556.1.4.90",    # unicodePwd
+    "1.2.840.113556.1.4.94",    # ntPwdHistory
+    "1.2.840.113556.1.4.55",    # dBCSPwd
+    "1.2.840.113556.1.4.160",   # lmPwdHistory
+    "1.2.840.113556.1.4.125",   # supplementalCredentials
+]
+
+
+def ber_oid(oid):
+    arcs = [int(a) for a in oid.split(".")]
+    out = bytearray([40 * arcs[0] + arcs[1]])
+    for a in arcs[2:]:
+        chunk = [a & 0x7F]
+        a >>= 7
+        while a:
+            chunk.append(0x80 | (a & 0x7F))
+            a >>= 7
+        out += bytes(reversed(chunk))
+    return bytes(out)
+
+
+def attrtyp(prefixes, oid):
+    """MS-DRSR 5.16.4: OID -> ATTRTYP through a prefix table [(ndx, prefix bytes)]."""
+    ber = ber_oid(oid)
+    last = int(oid.rsplit(".", 1)[1])
+    prefix = ber[:-1] if last < 128 else ber[:-2]
+    assert last < 16384, oid
+    for ndx, p in prefixes:
+        if p == prefix:
+            return (ndx << 16) | last
+    raise KeyError("no prefix for %s in the server's table" % oid)
+
+
+def samba_parse_reply(raw):
+    from samba import ndr
+    from samba.dcerpc import drsuapi
+    fn = drsuapi.DsGetNCChanges()
+    ndr.ndr_unpack_out(fn, raw)
+    return fn
+
+
+def reply_summary(raw):
+    fn = samba_parse_reply(raw)
+    werr = fn.result[0] if isinstance(fn.result, tuple) else int(fn.result)
+    c = fn.out_ctr
+    return fn, {
+        "out_version": fn.out_level_out,
+        "werror": werr,
+        "object_count": c.object_count,
+        "more_data": bool(c.more_data),
+        "linked_attributes_count": getattr(c, "linked_attributes_count", 0),
+    }
+
+
+class Capture:
+    def __init__(self, outdir, cap_id):
+        self.outdir = outdir
+        self.id = cap_id
+        self.dir = os.path.join(outdir, "captures", cap_id)
+        os.makedirs(self.dir, exist_ok=True)
+        self.replies = []
+        self.started = time.time()
+
+    def save(self, request, raw, extra=None):
+        n = len(self.replies)
+        rel_req = "captures/%s/request-%03d.bin" % (self.id, n)
+        rel_rep = "captures/%s/reply-%03d.bin" % (self.id, n)
+        with open(os.path.join(self.outdir, rel_req), "wb") as f:
+            f.write(request)
+        with open(os.path.join(self.outdir, rel_rep), "wb") as f:
+            f.write(raw)
+        fn, info = reply_summary(raw)
+        if info["werror"] != 0:
+            raise RuntimeError("%s reply %d: WERROR 0x%08x" % (self.id, n, info["werror"]))
+        info = {"file": rel_rep, "request_file": rel_req, "bytes": len(raw), **info, **(extra or {})}
+        self.replies.append(info)
+        return fn
+
+    def describe(self, **kw):
+        d = {"id": self.id, **kw, "replies": [r["file"] for r in self.replies], "reply_info": self.replies,
+             "seconds": round(time.time() - self.started, 3)}
+        d["session_key_len"] = len(bytes.fromhex(d["session_key_hex"]))
+        return d
+
+
+def prefix_table(fn):
+    return [(m.id_prefix, bytes(m.oid.binary_oid)) for m in (fn.out_ctr.mapping_ctr.mappings or [])]
+
+
+# --------------------------------------------------------------------------------------------
+# impacket, NTLM
+# --------------------------------------------------------------------------------------------
+
+def impacket_version():
+    from importlib.metadata import version
+    return version("impacket")
+
+
+def impacket_bind(plan):
+    from impacket.dcerpc.v5 import drsuapi, epm, transport
+    from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_LEVEL_PKT_PRIVACY
+    binding = epm.hept_map(HOST, drsuapi.MSRPC_UUID_DRSUAPI, protocol="ncacn_ip_tcp")
+    if "127.0.0.1" not in binding:
+        raise RuntimeError("endpoint mapper handed out a non-loopback binding: %s" % binding)
+    rpc = transport.DCERPCTransportFactory(binding)
+    rpc.set_credentials("Administrator", plan["admin_password"], plan["netbios_domain"], "", "")
+    dce = rpc.get_dce_rpc()
+    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    dce.connect()
+    dce.bind(drsuapi.MSRPC_UUID_DRSUAPI)
+
+    # DRSBind with the extensions secretsdump.py's RemoteOperations sends
+    ext = drsuapi.DRS_EXTENSIONS_INT()
+    ext["cb"] = len(ext)
+    ext["dwFlags"] = (drsuapi.DRS_EXT_GETCHGREQ_V6 | drsuapi.DRS_EXT_GETCHGREPLY_V6
+                      | drsuapi.DRS_EXT_GETCHGREQ_V8 | drsuapi.DRS_EXT_STRONG_ENCRYPTION
+                      | drsuapi.DRS_EXT_NONDOMAIN_NCS)
+    ext["SiteObjGuid"] = drsuapi.NULLGUID
+    ext["Pid"] = 0
+    ext["dwReplEpoch"] = 0
+    ext["dwFlagsExt"] = 0
+    ext["ConfigObjGUID"] = drsuapi.NULLGUID
+    ext["dwExtCaps"] = 0xFFFFFFFF
+    req = drsuapi.DRSBind()
+    req["puuidClientDsa"] = drsuapi.NTDSAPI_CLIENT_GUID
+    req["pextClient"]["cb"] = len(ext)
+    req["pextClient"]["rgb"] = list(ext.getData())
+    resp = dce.request(req)
+    handle = resp["phDrs"]
+    key = dce.get_session_key()
+    key = bytes(getattr(key, "contents", key))
+    return dce, handle, binding, key
+
+
+def impacket_dsname(guid, dn=None):
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.uuid import string_to_bin
+    d = drsuapi.DSNAME()
+    d["SidLen"] = 0
+    d["Guid"] = string_to_bin(guid)
+    d["Sid"] = ""
+    d["NameLen"] = len(dn) if dn else 0
+    d["StringName"] = (dn or "") + "\x00"
+    d["structLen"] = len(d.getData())
+    return d
+
+
+def impacket_call(dce, request):
+    data = request.getData()
+    dce.call(request.opnum, request)
+    return data, dce.recv()  # the [out] stub, unsealed
+
+
+def capture_impacket_exop(plan, truth, outdir):
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.dcerpc.v5.dtypes import NULL
+    from impacket.uuid import string_to_bin
+    cap = Capture(outdir, "impacket-ntlm-exop")
+    dce, handle, binding, key = impacket_bind(plan)
+    for sam, acc in truth["accounts"].items():
+        req = drsuapi.DRSGetNCChanges()
+        req["hDrs"] = handle
+        req["dwInVersion"] = 8
+        req["pmsgIn"]["tag"] = 8
+        v8 = req["pmsgIn"]["V8"]
+        v8["uuidDsaObjDest"] = string_to_bin(truth["ntds_dsa_guid"])
+        v8["uuidInvocIdSrc"] = string_to_bin(truth["ntds_dsa_guid"])
+        v8["pNC"] = impacket_dsname(acc["object_guid"])
+        v8["usnvecFrom"]["usnHighObjUpdate"] = 0
+        v8["usnvecFrom"]["usnHighPropUpdate"] = 0
+        v8["pUpToDateVecDest"] = NULL
+        v8["ulFlags"] = drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP
+        v8["cMaxObjects"] = 1
+        v8["cMaxBytes"] = 0
+        v8["ulExtendedOp"] = drsuapi.EXOP_REPL_OBJ
+        v8["pPartialAttrSet"] = NULL
+        v8["PrefixTableDest"]["PrefixCount"] = 0
+        v8["PrefixTableDest"]["pPrefixEntry"] = NULL
+        v8["pPartialAttrSetEx1"] = NULL
+        data, raw = impacket_call(dce, req)
+        cap.save(data, raw, {"target_sam_account_name": sam})
+    dce.disconnect()
+    return cap.describe(
+        client="impacket %s (impacket.dcerpc.v5.drsuapi, DRSBind as in secretsdump.py)" % impacket_version(),
+        auth="NTLMSSP over ncacn_ip_tcp, RPC_C_AUTHN_LEVEL_PKT_PRIVACY; key = NTLMSSP exported session key",
+        binding=binding,
+        request="DRSGetNCChanges V8 EXOP_REPL_OBJ, one per account, DRS_INIT_SYNC|DRS_WRIT_REP, "
+                "no partial attribute set (whole objects)",
+        session_key_hex=key.hex())
+
+
+def capture_impacket_nc(plan, truth, outdir, server_prefixes):
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.dcerpc.v5.dtypes import NULL
+    from impacket.uuid import string_to_bin
+    cap = Capture(outdir, "impacket-ntlm-nc")
+    dce, handle, binding, key = impacket_bind(plan)
+    attids = sorted(attrtyp(server_prefixes, o) for o in PAS_OIDS)
+    pas = drsuapi.PARTIAL_ATTR_VECTOR_V1_EXT()
+    pas["dwVersion"] = 1
+    pas["dwReserved1"] = 0
+    pas["cAttrs"] = len(attids)
+    for a in attids:
+        t = drsuapi.ATTRTYP()
+        t["Data"] = a
+        pas["rgPartialAttr"].append(t)
+    # Samba rejects a PAS whose PrefixTableDest lacks the schemaInfo entry (impacket's own
+    # table does), so send the server's own table back, schemaInfo entry included.
+    table = []
+    for ndx, prefix in server_prefixes:
+        e = drsuapi.PrefixTableEntry()
+        e["ndx"] = ndx
+        e["prefix"]["length"] = len(prefix)
+        e["prefix"]["elements"] = list(prefix)
+        table.append(e)
+    hwm = (0, 0, 0)
+    for _ in range(1000):
+        req = drsuapi.DRSGetNCChanges()
+        req["hDrs"] = handle
+        req["dwInVersion"] = 8
+        req["pmsgIn"]["tag"] = 8
+        v8 = req["pmsgIn"]["V8"]
+        v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
+        v8["uuidInvocIdSrc"] = string_to_bin(truth["invocation_id"])
+        v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
+        v8["usnvecFrom"]["usnHighObjUpdate"] = hwm[0]
+        v8["usnvecFrom"]["usnReserved"] = hwm[1]
+        v8["usnvecFrom"]["usnHighPropUpdate"] = hwm[2]
+        v8["pUpToDateVecDest"] = NULL
+        v8["ulFlags"] = (drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
+                         | drsuapi.DRS_NEVER_SYNCED)
+        v8["cMaxObjects"] = CHUNK
+        v8["cMaxBytes"] = MAX_BYTES
+        v8["ulExtendedOp"] = 0
+        v8["pPartialAttrSet"] = pas
+        v8["PrefixTableDest"]["PrefixCount"] = len(table)
+        v8["PrefixTableDest"]["pPrefixEntry"] = table
+        v8["pPartialAttrSetEx1"] = NULL
+        data, raw = impacket_call(dce, req)
+        fn = cap.save(data, raw, {"usn_vec_from": list(hwm)})
+        c = fn.out_ctr
+        if not c.more_data:
+            break
+        w = c.new_highwatermark
+        hwm = (w.tmp_highest_usn, w.reserved_usn, w.highest_usn)
+    else:
+        raise RuntimeError("impacket-ntlm-nc: still fMoreData after 1000 chunks")
+    dce.disconnect()
+    return cap.describe(
+        client="impacket %s (impacket.dcerpc.v5.drsuapi)" % impacket_version(),
+        auth="NTLMSSP over ncacn_ip_tcp, RPC_C_AUTHN_LEVEL_PKT_PRIVACY; key = NTLMSSP exported session key",
+        binding=binding,
+        request="DRSGetNCChanges V8, whole domain NC, DRS_INIT_SYNC|DRS_WRIT_REP|DRS_GET_ANC|DRS_NEVER_SYNCED, "
+                "cMaxObjects=%d, partial attribute set of %d attributes" % (CHUNK, len(attids)),
+        session_key_hex=key.hex())
+
+
+# --------------------------------------------------------------------------------------------
+# Samba's own client, Kerberos
+# --------------------------------------------------------------------------------------------
+
+def capture_samba_krb5_nc(plan, truth, outdir):
+    import samba
+    from samba import credentials, drs_utils, ndr, param
+    from samba.dcerpc import drsuapi, misc
+    cap = Capture(outdir, "samba-krb5-nc")
+    lp = param.LoadParm()  # defaults only: never /etc/samba/smb.conf
+    lp.set("realm", plan["realm"])
+    lp.set("workgroup", plan["netbios_domain"])
+    creds = credentials.Credentials()
+    creds.guess(lp)
+    creds.set_username("Administrator")
+    creds.set_password(plan["admin_password"])
+    creds.set_domain(plan["netbios_domain"])
+    creds.set_realm(plan["realm"])
+    creds.set_kerberos_state(credentials.MUST_USE_KERBEROS)
+    fqdn = "%s.%s" % (plan["hostname"], plan["dns_domain"])
+    binding = "ncacn_ip_tcp:%s[seal,krb5,target_hostname=%s]" % (HOST, fqdn)
+    conn = drsuapi.drsuapi(binding, lp, creds)
+    key = bytes(conn.user_session_key)
+    handle, _ext = drs_utils.drs_DsBind(conn)
+
+    hwm = drsuapi.DsReplicaHighWaterMark()
+    hwm.tmp_highest_usn = hwm.reserved_usn = hwm.highest_usn = 0
+    for _ in range(1000):
+        req = drsuapi.DsGetNCChangesRequest10()
+        nc = drsuapi.DsReplicaObjectIdentifier()
+        nc.dn = truth["domain_dn"]
+        nc.guid = misc.GUID(truth["domain_guid"])
+        req.naming_context = nc
+        req.destination_dsa_guid = misc.GUID(DEST_DSA)
+        req.source_dsa_invocation_id = misc.GUID(truth["invocation_id"])
+        req.highwatermark = hwm
+        req.uptodateness_vector = None
+        req.replica_flags = (drsuapi.DRSUAPI_DRS_INIT_SYNC | drsuapi.DRSUAPI_DRS_WRIT_REP
+                             | drsuapi.DRSUAPI_DRS_GET_ANC | drsuapi.DRSUAPI_DRS_NEVER_SYNCED)
+        req.max_object_count = CHUNK
+        req.max_ndr_size = MAX_BYTES
+        req.extended_op = drsuapi.DRSUAPI_EXOP_NONE
+        req.fsmo_info = 0
+        req.partial_attribute_set = None
+        req.partial_attribute_set_ex = None
+        req.mapping_ctr.num_mappings = 0
+        req.mapping_ctr.mappings = None
+        req.more_flags = 0
+        fn = drsuapi.DsGetNCChanges()
+        fn.in_bind_handle = handle
+        fn.in_level = 10
+        fn.in_req = req
+        data = ndr.ndr_pack_in(fn)
+        raw = conn.request(3, data)
+        out = cap.save(data, raw, {"usn_vec_from": [hwm.tmp_highest_usn, hwm.reserved_usn,
+                                                     hwm.highest_usn]})
+        if not out.out_ctr.more_data:
+            break
+        hwm = out.out_ctr.new_highwatermark
+    else:
+        raise RuntimeError("samba-krb5-nc: still fMoreData after 1000 chunks")
+    return cap.describe(
+        client="Samba %s Python bindings (samba.dcerpc.drsuapi, samba.drs_utils.drs_DsBind)" % samba.version,
+        auth="Kerberos (MIT libkrb5 via gensec) over ncacn_ip_tcp, sealed; key = gensec session key "
+             "(the AES256 subkey)",
+        binding=binding,
+        request="DsGetNCChanges V10, whole domain NC, INIT_SYNC|WRIT_REP|GET_ANC|NEVER_SYNCED, "
+                "max_object_count=%d, no partial attribute set (all attributes, linked values)" % CHUNK,
+        session_key_hex=key.hex())
+
+
+# --------------------------------------------------------------------------------------------
+
+def manifest_accounts(plan, truth):
+    hist_len = plan["password_policy"]["history_length"]
+    by_role = {a["role"]: a for a in plan["accounts"]}
+    out = []
+    for sam, s in truth["accounts"].items():
+        acc = by_role.get(s["role"])
+        known = acc is not None
+        pws = acc["passwords_in_set_order"] if known else None
+        has_pw = bool(pws) if known else s["nt_hash"] is not None
+        out.append({
+            "role": s["role"],
+            "sam_account_name": sam,
+            "dn": s["dn"],
+            "object_guid": s["object_guid"],
+            "object_sid": s["object_sid"],
+            "password_known": known,
+            "password": pws[-1] if pws else None,
+            "passwords_newest_first": list(reversed(pws)) if known else None,
+            "has_password": has_pw,
+            # ground truth: MD4 computed here when the password is known; otherwise what Samba
+            # stored in sam.ldb before the server started (krbtgt and the DC's machine account)
+            "nt_hash": (nt_hash(pws[-1]) if pws else None) if known else s["nt_hash"],
+            "nt_hash_source": ("md4(utf16le(password))" if pws else None) if known else "samba sam.ldb",
+            "nt_history": ([nt_hash(p) for p in reversed(pws)][:hist_len] if known else s["nt_history"]),
+            "disabled": bool(s["user_account_control"] & 0x2),
+            "must_change": s["pwd_last_set"] == 0 and has_pw,
+            "no_password": not has_pw,
+            "user_account_control": s["user_account_control"],
+            "note": acc["note"] if known else "password generated by Samba; truth is the stored hash",
+        })
+    # the plan's expectations hold for what Samba reports
+    for a in out:
+        p = by_role.get(a["role"])
+        if p is not None and (p["disabled"] and not a["disabled"] or p["must_change"] != a["must_change"]):
+            raise SystemExit("flags for %s are not what was planned" % a["sam_account_name"])
+    return out
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    plan, truth, outdir = read_json(sys.argv[1]), read_json(sys.argv[2]), sys.argv[3]
+    captures = []
+    exop = capture_impacket_exop(plan, truth, outdir)
+    captures.append(exop)
+    print("   %-20s %3d replies  %5.2fs  key %d bytes" % (exop["id"], len(exop["replies"]), exop["seconds"],
+                                                          exop["session_key_len"]))
+    first = samba_parse_reply(open(os.path.join(outdir, exop["replies"][0]), "rb").read())
+    for fn in (lambda: capture_impacket_nc(plan, truth, outdir, prefix_table(first)),
+               lambda: capture_samba_krb5_nc(plan, truth, outdir)):
+        c = fn()
+        captures.append(c)
+        print("   %-20s %3d replies  %5.2fs  key %d bytes  %d objects" % (
+            c["id"], len(c["replies"]), c["seconds"], c["session_key_len"],
+            sum(r["object_count"] for r in c["reply_info"])))
+        if os.environ.get("PHSYNC_INTEROP_SKIP_KRB5") == "1":
+            break
+
+    import samba
+    write_json(os.path.join(outdir, "manifest.json"), {
+        "format": "phsync-interop/1",
+        "seed": plan["seed"],
+        "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "software": {"samba": samba.version, "impacket": impacket_version(),
+                     "python": platform.python_version(), "os": platform.platform()},
+        "domain": {"realm": plan["realm"], "netbios": plan["netbios_domain"],
+                   "dc_hostname": plan["hostname"], "domain_dn": truth["domain_dn"],
+                   "domain_sid": truth["domain_sid"], "domain_guid": truth["domain_guid"],
+                   "password_policy": plan["password_policy"]},
+        "captures": captures,
+        "accounts": manifest_accounts(plan, truth),
+    })
+
+
+if __name__ == "__main__":
+    main()
