@@ -5,7 +5,7 @@ use super::account::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
     SyncAccount,
 };
-use crate::drs::{Account, Attr, HashState, ReplicatedObject, Reply, SessionKey};
+use crate::drs::{Account, Attr, HashState, ReplicatedObject, Reply, Secrets, SessionKey};
 
 /// Base64 (RFC 4648, with padding) of the objectGUID's 16 wire bytes: the Entra ID
 /// `immutableId` / source anchor convention.
@@ -84,8 +84,12 @@ impl SyncAccount {
 }
 
 /// Decrypts `object` with the candidate `keys` (newest first) into a source item.
+///
+/// Only the hash attributes are decrypted ([`Secrets::Hashes`]): password hash sync needs the
+/// NT hash, not the Kerberos keys, and skipping supplementalCredentials makes decryption about
+/// 4× cheaper and keeps a malformed Kerberos blob from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
-    match object.decrypt_with_any(keys) {
+    match object.decrypt_selected(keys, Secrets::Hashes) {
         Ok(account) => Ok(SyncAccount::from_drs(object, &account)),
         Err(err) => Err(Box::new(SourceFailure {
             identity: object_identity(object),

@@ -13,7 +13,8 @@
 #      chunks), Samba's own client over Kerberos (whole NC, 32-byte key)
 #   6. stops Samba by its PID (TERM, then KILL) and checks the captures
 #      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
-#   7. runs `cargo test --release --test interop` on OUTDIR/manifest.json
+#   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
+#      (`--example phsync`) on every capture, checked by check_mainjob.py with hashlib
 #
 # OUTDIR (default: <repo>/target/interop) gets captures/ and manifest.json
 # (replacing those of an earlier run). The DC's directory is always removed
@@ -221,8 +222,17 @@ step "sanity-check the captures without phsync (Samba's NDR parser, pycryptodome
 
 # ------------------------------------------------------------------------------------ phsync
 if [ "$CHECK" = 1 ]; then
-  step "phsync on the captures: cargo test --release --test interop"
+  step "phsync on the captures: cargo test --test interop"
   cd "$REPO"
-  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --release --test interop -- --nocapture
+  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --test interop -- --nocapture
+
+  step "the main job on the captures: cargo run --example phsync, checked with hashlib"
+  cargo build --quiet --example phsync
+  for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
+    key=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap")
+    ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$key" \
+      "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
+    "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
+  done
 fi
 step "done: captures and manifest in $OUTDIR (total $(since "$T0")s)"
