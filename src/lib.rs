@@ -12,8 +12,12 @@
 //! |---|---|
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
+//! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order |
 //! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
 //! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
+//!
+//! Errors are enums per part ([`ParseError`], [`drs::DecodeError`], [`drs::DecryptError`], …),
+//! joined in [`Error`].
 //!
 //! ```
 //! use phsync::{CloudVerifier, Iterations, NtHash, Salt};
@@ -35,6 +39,7 @@
 
 pub mod batch;
 pub mod core;
+mod crate_error;
 pub mod drs;
 mod error;
 mod hex;
@@ -45,6 +50,7 @@ mod nt;
 mod params;
 mod verifier;
 
+pub use crate_error::Error;
 pub use error::{Field, ParseError};
 pub use nt::NtHash;
 pub use params::{Iterations, Salt};
