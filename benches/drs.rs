@@ -87,6 +87,13 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("decrypt_current_password_accounts", |b| {
+        b.iter(|| {
+            for o in &accounts {
+                black_box(o.decrypt_selected(keys, Secrets::Current).unwrap());
+            }
+        })
+    });
     g.finish();
 }
 

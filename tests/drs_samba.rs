@@ -465,6 +465,14 @@ fn hashes_only_decryption_agrees() {
                     all.supplemental_credentials().is_some()
                 );
                 assert!(!all.supplemental_skipped());
+
+                let current = o
+                    .decrypt_selected(std::slice::from_ref(&k), phsync::drs::Secrets::Current)
+                    .unwrap();
+                assert_eq!(all.nt_hash_state(), current.nt_hash_state());
+                assert_eq!(all.lm_hash_state(), current.lm_hash_state());
+                assert!(current.nt_history().is_empty() && current.lm_history().is_empty());
+                assert!(current.supplemental_credentials().is_none());
             }
         }
     }

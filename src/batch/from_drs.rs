@@ -85,11 +85,12 @@ impl SyncAccount {
 
 /// Decrypts `object` with the candidate `keys` (newest first) into a source item.
 ///
-/// Only the hash attributes are decrypted ([`Secrets::Hashes`]): password hash sync needs the
-/// NT hash, not the Kerberos keys, and skipping supplementalCredentials makes decryption about
-/// 4× cheaper and keeps a malformed Kerberos blob from blocking an account's password sync.
+/// Only the current hashes are decrypted ([`Secrets::Current`]): password hash sync needs the
+/// NT hash, not the history or the Kerberos keys. Skipping supplementalCredentials and the
+/// per-entry DES of the histories makes decryption several times cheaper, and keeps a
+/// malformed Kerberos blob from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
-    match object.decrypt_selected(keys, Secrets::Hashes) {
+    match object.decrypt_selected(keys, Secrets::Current) {
         Ok(account) => Ok(SyncAccount::from_drs(object, &account)),
         Err(err) => Err(Box::new(SourceFailure {
             identity: object_identity(object),

@@ -106,6 +106,10 @@ pub enum Secrets {
     All,
     /// unicodePwd, ntPwdHistory, dBCSPwd and lmPwdHistory only.
     Hashes,
+    /// The current hashes only (unicodePwd, dBCSPwd): what password hash sync needs. The
+    /// histories then read as empty, and supplementalCredentials as skipped; this avoids the
+    /// RID-DES work on up to 2 × 24 history entries per account.
+    Current,
 }
 
 impl fmt::Debug for Account {
@@ -319,7 +323,11 @@ impl ReplicatedObject {
                 Slot::Present(h)
             }
         };
-        let nt_history = history(Attr::NtPwdHistory)?
+        let with_history = which != Secrets::Current;
+        let nt_history = with_history
+            .then(|| history(Attr::NtPwdHistory))
+            .transpose()?
+            .flatten()
             .map(|p| {
                 p.as_bytes()
                     .chunks_exact(16)
@@ -336,7 +344,10 @@ impl ReplicatedObject {
                 Slot::Present(h)
             }
         };
-        let lm_history = history(Attr::LmPwdHistory)?
+        let lm_history = with_history
+            .then(|| history(Attr::LmPwdHistory))
+            .transpose()?
+            .flatten()
             .map(|p| {
                 p.as_bytes()
                     .chunks_exact(16)
@@ -344,11 +355,11 @@ impl ReplicatedObject {
                     .collect()
             })
             .unwrap_or_default();
-        let supplemental_skipped = which == Secrets::Hashes
+        let supplemental_skipped = which != Secrets::All
             && self
                 .attribute(Attr::SupplementalCredentials)
                 .is_some_and(|a| a.value_count() > 0);
-        let supplemental = if which == Secrets::Hashes {
+        let supplemental = if which != Secrets::All {
             None
         } else {
             match secret(Attr::SupplementalCredentials)? {
