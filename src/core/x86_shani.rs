@@ -156,6 +156,27 @@ fn plain<const N: usize>(st: &mut State<N>, w: &[[__m128i; 4]; N], r: usize) {
     }
 }
 
+/// Message vector `W[4(r-4+k)..]` (`k` < 3) for step `r` of lane `l`: one of the three
+/// older vectors `expand` needs besides the newest one.
+///
+/// With 4 lanes the state (8 xmm) plus 4 message vectors per lane would need 24+ registers;
+/// LLVM then spilled `abef`/`cdgh` and put a store→load round trip on the `sha256rnds2`
+/// latency chain. So for `N ≥ 4` the older message vectors live in memory on purpose: a
+/// volatile read keeps LLVM from promoting them to registers, and it still folds the load
+/// into `sha256msg1`/`palignr` as a memory operand. The constant padding vectors `W8..W15`
+/// (`r - 4 + k` ∈ {2, 3}) are read normally so LLVM keeps folding them into constants.
+#[inline]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn older<const N: usize>(w: &[[__m128i; 4]; N], l: usize, r: usize, k: usize) -> __m128i {
+    let src = &w[l][(r + k) % 4];
+    if N >= 4 && !matches!(r - 4 + k, 2 | 3) {
+        // SAFETY: `src` is a reference to an initialised, aligned `__m128i`.
+        unsafe { core::ptr::read_volatile(src) }
+    } else {
+        *src
+    }
+}
+
 /// Rounds `4r..4r+4` of every lane with the message expansion producing their words into
 /// `w[l][r % 4]` (`r` ≥ 4).
 #[inline]
@@ -164,10 +185,21 @@ fn expand<const N: usize>(st: &mut State<N>, w: &mut [[__m128i; 4]; N], r: usize
     let k = kvec(r);
     let i = r % 4;
     for l in 0..N {
-        let t1 = _mm_sha256msg1_epu32(w[l][i], w[l][(i + 1) % 4]);
-        let t2 = _mm_alignr_epi8::<4>(w[l][(i + 3) % 4], w[l][(i + 2) % 4]);
-        w[l][i] = _mm_sha256msg2_epu32(_mm_add_epi32(t1, t2), w[l][(i + 3) % 4]);
-        rounds4(&mut st.abef[l], &mut st.cdgh[l], _mm_add_epi32(w[l][i], k));
+        let w0 = older(w, l, r, 0);
+        let w1 = older(w, l, r, 1);
+        let w2 = older(w, l, r, 2);
+        let w3 = w[l][(i + 3) % 4];
+        let t1 = _mm_sha256msg1_epu32(w0, w1);
+        let t2 = _mm_alignr_epi8::<4>(w3, w2);
+        let new = _mm_sha256msg2_epu32(_mm_add_epi32(t1, t2), w3);
+        if N >= 4 {
+            // Into memory for the later `older` reads (see there).
+            // SAFETY: `w[l][i]` is a live, aligned `__m128i` slot we hold `&mut` to.
+            unsafe { core::ptr::write_volatile(&mut w[l][i], new) };
+        } else {
+            w[l][i] = new;
+        }
+        rounds4(&mut st.abef[l], &mut st.cdgh[l], _mm_add_epi32(new, k));
     }
 }
 
