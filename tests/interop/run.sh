@@ -224,10 +224,10 @@ step "sanity-check the captures without phsync (Samba's NDR parser, pycryptodome
 if [ "$CHECK" = 1 ]; then
   step "phsync on the captures: cargo test --test interop"
   cd "$REPO"
-  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --test interop -- --nocapture
+  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --nocapture
 
   step "the main job on the captures: cargo run --example phsync, checked with hashlib"
-  cargo build --quiet --example phsync
+  cargo build --quiet --all-features --example phsync
   for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
     key=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap")
     ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$key" \
