@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use phsync::ldap::ldap3::Mod;
+use phsync::ldap::repl_metadata::read_unicode_pwd_stamp;
 use phsync::ldap::{ConnectOptions, DirSyncCookie, DirSyncSearch};
 
 struct SambaDc {
@@ -177,6 +178,12 @@ fn ldap_dirsync_live_samba_ad_reports_password_changes() {
     assert_eq!(guid.len(), 36);
     assert!(ds.pwd_last_set.is_some_and(|t| t > 0));
     assert!(ds.password_changed());
+    // Samba's DirSync does not return replPropertyMetaData; one base read gets the stamp.
+    assert_eq!(ds.unicode_pwd, None);
+    let stamp = read_unicode_pwd_stamp(&mut conn, &user_dn)
+        .expect("read replPropertyMetaData")
+        .expect("unicodePwd has a stamp");
+    assert!(stamp.version >= 1, "{stamp:?}");
     assert!(
         first
             .objects
@@ -225,6 +232,12 @@ fn ldap_dirsync_live_samba_ad_reports_password_changes() {
         .unwrap_or_else(|| panic!("dsuser not reported: {:?}", changed.objects));
     assert!(ds2.password_changed(), "{:?}", ds2.attributes);
     assert!(ds2.pwd_last_set.unwrap() > ds.pwd_last_set.unwrap());
+    // The password write itself shows in unicodePwd's replication stamp.
+    let stamp2 = read_unicode_pwd_stamp(&mut conn, &user_dn)
+        .expect("read replPropertyMetaData")
+        .expect("unicodePwd stamp after the change");
+    assert!(stamp2.version > stamp.version, "{stamp:?} -> {stamp2:?}");
+    assert!(stamp2.changed_unix >= stamp.changed_unix);
     assert_ne!(changed.cookie, quiet.cookie);
 
     // The new cookie is quiet again.

@@ -247,6 +247,12 @@ pub struct ChangedObject {
     /// The names of the attributes returned (DirSync returns the changed ones, plus
     /// objectGUID and instanceType).
     pub attributes: Vec<String>,
+    /// unicodePwd's replication stamp, when the server returned `replPropertyMetaData` with
+    /// the change (Samba 4.17 does not: use
+    /// [`read_unicode_pwd_stamp`](super::repl_metadata::read_unicode_pwd_stamp) then). Its
+    /// version rises with every password write — the stamp the DRS path compares. `None`
+    /// also when the value was malformed.
+    pub unicode_pwd: Option<super::repl_metadata::AttributeStamp>,
 }
 
 impl ChangedObject {
@@ -285,6 +291,10 @@ impl ChangedObject {
                 .first_str("isDeleted")
                 .is_some_and(|s| s.eq_ignore_ascii_case("TRUE")),
             attributes: entry.names().map(str::to_owned).collect(),
+            unicode_pwd: entry
+                .values("replPropertyMetaData")
+                .and_then(|v| v.first())
+                .and_then(|b| super::repl_metadata::unicode_pwd(b).ok().flatten()),
         }
     }
 }

@@ -23,8 +23,10 @@
 mod ber;
 mod connect;
 pub mod dirsync;
+
 mod entry;
 mod error;
+pub mod repl_metadata;
 mod samba;
 pub mod samba_attrs;
 
