@@ -90,3 +90,29 @@
 //!   numbering (`drs.md` §3.2 rule 4).
 //! - **`supplementalCredentials`** can be skipped on request ([`crate::drs::Secrets::Hashes`]):
 //!   it is ~2.6 KB of RC4 and hex per account, and password hash sync needs only the NT hash.
+//!
+//! ## How the hashing backend is chosen, and why never at build time
+//! Servers differ: on AMD EPYC (Zen 2–4) interleaved SHA-NI streams win, on Intel Xeon with
+//! AVX-512 a 16-lane vector kernel wins, on ARM the SHA2 extensions (`perf.md` §3, §6). A
+//! binary built for one fleet runs on the other, so [`crate::core::Backend::selected`] asks
+//! the CPU at run time (`cpufeatures`, cached once) and picks SHA-NI ×2 when present, else AVX2
+//! ×8, else the portable scalar kernel (aarch64: SHA2 ×2). Each kernel lives in its own module
+//! compiled with exactly the features it needs (`#[target_feature]`); a proof token that only
+//! detection can create guards every call, which is what the `// SAFETY:` comments point to.
+//! The crate is never built with `-C target-cpu=native` or a global `+avx2`: on AMD Zen that
+//! lets LLVM mix 256-bit VEX code into the legacy-SSE SHA-NI loop, and every SSE↔AVX transition
+//! then costs hundreds of cycles, making SHA-NI code ~60× slower (`perf.md` §5). CI instead runs
+//! the differential tests in a `-C target-cpu=x86-64-v3` build to prove the kernels stay
+//! correct (and fast) when an embedding application does enable AVX globally.
+//! `PHSYNC_BACKEND=<name>` forces a backend for tests and benchmarks.
+//!
+//! ## Why the kernels are multi-lane and take whole batches
+//! One SHA-256 compression is a chain of dependent `sha256rnds2` instructions whose latency,
+//! not throughput, limits a single stream (`perf.md` §1). Interleaving two to four independent
+//! accounts keeps the SHA unit busy; that is why [`crate::CloudVerifier::derive_batch`] and
+//! the batch runner hand the core whole groups of accounts, and why a tail is run through a
+//! narrower kernel rather than padded with dummy lanes (a padded lane costs the same as a real
+//! one). Everything that is fixed by the verifier's shape — the 64-byte key is exactly one
+//! block, so the HMAC pads are hashed once per account; the padding words of every later block
+//! are constants — is precomputed, and the state stays in the kernel's register layout for all
+//! 1000 iterations.
