@@ -334,6 +334,12 @@ fn secret_types_zeroize_on_drop() {
     assert_zod::<KerberosKey>();
     assert_zod::<KerberosCredentials>();
     assert_zod::<SupplementalCredentials>();
+    // The hash and cipher states that see secrets: MD4 (the UTF-16 password in its block
+    // buffer), MD5 (the session key), RC4 (the per-value keystream state). Their `zeroize`
+    // features are enabled in Cargo.toml; without them these bounds do not hold.
+    assert_zod::<md4::Md4>();
+    assert_zod::<md5::Md5>();
+    assert_zod::<rc4::Rc4>();
     // Account, SyncAccount and PasswordState are not ZeroizeOnDrop themselves: every secret
     // they hold is one of the types above (NtHash, LmHash, SupplementalCredentials), which
     // zeroize when the container drops them. CloudVerifier has a manual Drop (checked below).
@@ -425,4 +431,30 @@ fn decrypted_containers_compare_by_content() {
             }
         }
     }
+}
+
+#[cfg(feature = "ldap")]
+#[test]
+fn ldap_entries_print_password_attributes_redacted() {
+    use phsync::ldap::Entry;
+    let hex = hex_lower(&P16);
+    let e = Entry {
+        dn: "uid=alice,dc=example".into(),
+        attrs: vec![
+            ("uid".into(), vec![b"alice".to_vec()]),
+            ("sambaNTPassword".into(), vec![hex.clone().into_bytes()]),
+            (
+                "SAMBALMPASSWORD".into(),
+                vec![hex.to_uppercase().into_bytes()],
+            ),
+            (
+                "userPassword;binary".into(),
+                vec![b"{SSHA}Sup3r-Secret".to_vec()],
+            ),
+        ],
+    };
+    let s = format!("{e:?} {e:#?}");
+    assert_no_secret("Entry", &s, &P16);
+    assert!(!s.contains("Sup3r-Secret"), "{s}");
+    assert!(s.contains("alice") && s.contains("sambaNTPassword"), "{s}");
 }
