@@ -213,8 +213,10 @@ impl SupplementalCredentials {
                 return Err(bad(pos, "property past the end"));
             }
             let name = utf16(&b[name_at..value_at]).ok_or(bad(name_at, "property name"))?;
-            let mut value =
-                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?;
+            // Zeroizing: wiped on every path, including the early error returns below.
+            let mut value = zeroize::Zeroizing::new(
+                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?,
+            );
             match name.as_str() {
                 "Primary:Kerberos-Newer-Keys" => {
                     out.kerberos_newer_keys =
@@ -265,7 +267,7 @@ impl SupplementalCredentials {
                         .collect();
                 }
                 _ => {
-                    out.other.push((name, std::mem::take(&mut value)));
+                    out.other.push((name, std::mem::take(&mut *value)));
                 }
             }
             value.zeroize();
