@@ -6,19 +6,34 @@
 
 use crate::error::{Field, ParseError};
 
-const LOWER: &[u8; 16] = b"0123456789abcdef";
-const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+// Encoding and decoding are branch-free and table-free in the digit values (the `base16ct`
+// technique): the bytes are NT hashes, and the uppercase hex of the NT hash is the PBKDF2
+// password of every verifier, so no secret-dependent branch or memory index is taken.
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+/// One nibble (0..=15) → its hex digit; `alpha` = `b'a'` or `b'A'`. Constant time.
+#[inline]
+fn digit(n: u8, alpha: u8) -> u8 {
+    let n = i16::from(n & 0x0f);
+    // (9 - n) >> 8 is all ones exactly when n > 9.
+    let r = n + i16::from(b'0') + (((9 - n) >> 8) & (i16::from(alpha) - i16::from(b'0') - 10));
+    r as u8
 }
 
-/// Decodes exactly `2 * N` hex digits (any case) into `N` bytes.
+/// One hex digit (any case) → its value (0..=15), or `0xffff` if `c` is not a hex digit.
+/// Constant time.
+#[inline]
+fn nibble(c: u8) -> u16 {
+    let c = i16::from(c);
+    let mut r: i16 = -1;
+    r += (((0x2f - c) & (c - 0x3a)) >> 8) & (c - 47); // '0'..='9'
+    r += (((0x40 - c) & (c - 0x47)) >> 8) & (c - 54); // 'A'..='F'
+    r += (((0x60 - c) & (c - 0x67)) >> 8) & (c - 86); // 'a'..='f'
+    r as u16
+}
+
+/// Decodes exactly `2 * N` hex digits (any case) into `N` bytes. Every digit is decoded (no
+/// early exit on the first bad one); on error the partial output is wiped and the first bad
+/// digit's position reported.
 pub(crate) fn decode_fixed<const N: usize>(
     field: Field,
     text: &str,
@@ -32,16 +47,21 @@ pub(crate) fn decode_fixed<const N: usize>(
         });
     }
     let mut out = [0u8; N];
+    let mut bad = 0u16;
     for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = nibble(pair[0]).ok_or(ParseError::InvalidHex {
-            field,
-            position: 2 * i,
-        })?;
-        let lo = nibble(pair[1]).ok_or(ParseError::InvalidHex {
-            field,
-            position: 2 * i + 1,
-        })?;
-        out[i] = (hi << 4) | lo;
+        let (hi, lo) = (nibble(pair[0]), nibble(pair[1]));
+        bad |= (hi | lo) & 0xff00;
+        out[i] = ((hi << 4) | (lo & 0x0f)) as u8;
+    }
+    if bad != 0 {
+        zeroize::Zeroize::zeroize(&mut out);
+        // Where the first bad digit is depends only on which characters are not hex digits,
+        // which the error reports anyway.
+        let position = bytes
+            .iter()
+            .position(|&c| nibble(c) > 0x0f)
+            .expect("a bad digit exists");
+        return Err(ParseError::InvalidHex { field, position });
     }
     Ok(out)
 }
@@ -49,8 +69,8 @@ pub(crate) fn decode_fixed<const N: usize>(
 /// Appends the lowercase hex of `bytes` to `out`.
 pub(crate) fn push_lower(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
-        out.push(LOWER[usize::from(b >> 4)] as char);
-        out.push(LOWER[usize::from(b & 0x0f)] as char);
+        out.push(digit(b >> 4, b'a') as char);
+        out.push(digit(b, b'a') as char);
     }
 }
 
@@ -65,9 +85,9 @@ pub(crate) fn lower(bytes: &[u8]) -> String {
 /// (the PBKDF2 password of the cloud verifier, `drs.md` §6.1).
 pub(crate) fn utf16le_upper_hex(bytes: &[u8; 16], out: &mut [u8; 64]) {
     for (i, &b) in bytes.iter().enumerate() {
-        out[4 * i] = UPPER[usize::from(b >> 4)];
+        out[4 * i] = digit(b >> 4, b'A');
         out[4 * i + 1] = 0;
-        out[4 * i + 2] = UPPER[usize::from(b & 0x0f)];
+        out[4 * i + 2] = digit(b, b'A');
         out[4 * i + 3] = 0;
     }
 }
@@ -94,6 +114,43 @@ mod tests {
             })
         );
         assert_eq!(decode_fixed::<2>(Field::Salt, "aBcD"), Ok([0xab, 0xcd]));
+    }
+
+    #[test]
+    fn branch_free_digits_match_the_reference_for_every_byte() {
+        for c in 0..=255u8 {
+            let want = (c as char).to_digit(16).map(|d| d as u16);
+            assert_eq!(nibble(c), want.unwrap_or(0xffff), "{c:#x}");
+        }
+        for n in 0..16u8 {
+            assert_eq!(digit(n, b'a'), b"0123456789abcdef"[usize::from(n)]);
+            assert_eq!(digit(n, b'A'), b"0123456789ABCDEF"[usize::from(n)]);
+        }
+        for b in 0..=255u8 {
+            let s = lower(&[b]);
+            assert_eq!(s, format!("{b:02x}"));
+            assert_eq!(decode_fixed::<1>(Field::Salt, &s), Ok([b]));
+            assert_eq!(decode_fixed::<1>(Field::Salt, &s.to_uppercase()), Ok([b]));
+        }
+        // Every invalid character in either position, first one reported.
+        for c in (0..=127u8).filter(|c| !c.is_ascii_hexdigit()) {
+            let t = format!("a{}", c as char);
+            assert_eq!(
+                decode_fixed::<1>(Field::Salt, &t),
+                Err(ParseError::InvalidHex {
+                    field: Field::Salt,
+                    position: 1
+                })
+            );
+            let t = format!("{}{}", c as char, c as char);
+            assert_eq!(
+                decode_fixed::<1>(Field::Salt, &t),
+                Err(ParseError::InvalidHex {
+                    field: Field::Salt,
+                    position: 0
+                })
+            );
+        }
     }
 
     #[test]

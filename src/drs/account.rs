@@ -14,8 +14,18 @@ use super::supplemental::SupplementalCredentials;
 use crate::NtHash;
 
 /// A 16-byte LM hash (dBCSPwd / lmPwdHistory entry). Zeroized on drop, `Debug` redacted.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// Compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct LmHash([u8; 16]);
+
+impl PartialEq for LmHash {
+    /// Constant time.
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+
+impl Eq for LmHash {}
 
 impl LmHash {
     /// Wraps 16 bytes.

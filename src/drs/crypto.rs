@@ -74,9 +74,19 @@ impl fmt::Debug for SessionKey {
     }
 }
 
-/// Decrypted secret bytes (a plaintext after all layers). Zeroized on drop, `Debug` redacted.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// Decrypted secret bytes (a plaintext after all layers). Zeroized on drop, `Debug` redacted,
+/// compared in constant time (for a given length).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretBytes(Vec<u8>);
+
+impl PartialEq for SecretBytes {
+    /// Constant time over the contents (the length is not secret).
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for SecretBytes {}
 
 impl SecretBytes {
     /// The bytes.

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::error::DecryptError;
@@ -14,8 +15,9 @@ fn bad(offset: usize, reason: &'static str) -> DecryptError {
     DecryptError::SupplementalMalformed { offset, reason }
 }
 
-/// One Kerberos key (`KERB_KEY_DATA` / `KERB_KEY_DATA_NEW`).
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// One Kerberos key (`KERB_KEY_DATA` / `KERB_KEY_DATA_NEW`). Compared in constant time over
+/// the key bytes.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct KerberosKey {
     key_type: u32,
     iteration_count: u32,
@@ -115,8 +117,9 @@ impl fmt::Debug for KerberosCredentials {
     }
 }
 
-/// A decoded USER_PROPERTIES blob (`drs.md` §4.1).
-#[derive(Clone, Default, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// A decoded USER_PROPERTIES blob (`drs.md` §4.1). Compared in constant time over the secret
+/// parts (keys, hashes, cleartext, unknown packages' values).
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
 pub struct SupplementalCredentials {
     kerberos_newer_keys: Option<KerberosCredentials>,
     kerberos: Option<KerberosCredentials>,
@@ -210,8 +213,10 @@ impl SupplementalCredentials {
                 return Err(bad(pos, "property past the end"));
             }
             let name = utf16(&b[name_at..value_at]).ok_or(bad(name_at, "property name"))?;
-            let mut value =
-                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?;
+            // Zeroizing: wiped on every path, including the early error returns below.
+            let mut value = zeroize::Zeroizing::new(
+                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?,
+            );
             match name.as_str() {
                 "Primary:Kerberos-Newer-Keys" => {
                     out.kerberos_newer_keys =
@@ -262,7 +267,7 @@ impl SupplementalCredentials {
                         .collect();
                 }
                 _ => {
-                    out.other.push((name, std::mem::take(&mut value)));
+                    out.other.push((name, std::mem::take(&mut *value)));
                 }
             }
             value.zeroize();
@@ -271,6 +276,58 @@ impl SupplementalCredentials {
         Ok(out)
     }
 }
+
+impl PartialEq for KerberosKey {
+    /// Constant time over the key bytes (type and iteration count are not secret).
+    fn eq(&self, other: &Self) -> bool {
+        self.key_type == other.key_type
+            && self.iteration_count == other.iteration_count
+            && bool::from(self.key.ct_eq(&other.key))
+    }
+}
+
+impl Eq for KerberosKey {}
+
+fn ct_option<T: ConstantTimeEq + ?Sized, U: std::ops::Deref<Target = T>>(
+    a: &Option<U>,
+    b: &Option<U>,
+) -> Choice {
+    match (a, b) {
+        (Some(a), Some(b)) => (**a).ct_eq(&**b),
+        (None, None) => Choice::from(1),
+        _ => Choice::from(0),
+    }
+}
+
+impl PartialEq for SupplementalCredentials {
+    /// Constant time over the secret parts; every part is compared whatever the others give.
+    fn eq(&self, other: &Self) -> bool {
+        let other_values = self.other.len() == other.other.len()
+            && self
+                .other
+                .iter()
+                .zip(&other.other)
+                .fold(Choice::from(1), |acc, ((na, va), (nb, vb))| {
+                    acc & Choice::from(u8::from(na == nb)) & va.ct_eq(vb)
+                })
+                .into();
+        let secret = self
+            .wdigest
+            .as_flattened()
+            .ct_eq(other.wdigest.as_flattened())
+            & ct_option(&self.cleartext, &other.cleartext)
+            & ct_option(
+                &self.ntlm_strong_ntowf.as_ref().map(|h| &h[..]),
+                &other.ntlm_strong_ntowf.as_ref().map(|h| &h[..]),
+            );
+        // The Kerberos parts compare their keys in constant time (KerberosKey's PartialEq).
+        let kerberos = self.kerberos_newer_keys == other.kerberos_newer_keys
+            && self.kerberos == other.kerberos;
+        bool::from(secret) & other_values & kerberos & (self.packages == other.packages)
+    }
+}
+
+impl Eq for SupplementalCredentials {}
 
 impl fmt::Debug for SupplementalCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,11 +1,40 @@
 //! A directory entry as raw attribute values, decoded from `ldap3`'s BER tree without
 //! panicking (ldap3's `SearchEntry::construct` panics on a malformed entry).
 
+use std::fmt;
+
 use ldap3::ResultEntry;
 use ldap3::asn1::{PL, StructureTag};
+use zeroize::Zeroize;
+
+/// Attributes whose values are password material (compared without options such as
+/// `;binary`, case-insensitively): never printed by `Debug`, wiped after use by the sources.
+pub(crate) const SECRET_ATTRIBUTES: &[&str] = &[
+    "sambaNTPassword",
+    "sambaLMPassword",
+    "sambaPasswordHistory",
+    "userPassword",
+    "unicodePwd",
+    "dBCSPwd",
+    "ntPwdHistory",
+    "lmPwdHistory",
+    "supplementalCredentials",
+    "krb5Key",
+];
+
+/// Whether `name` (an attribute description) holds password material.
+pub(crate) fn is_secret_attribute(name: &str) -> bool {
+    let base = name.split(';').next().unwrap_or(name);
+    SECRET_ATTRIBUTES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(base))
+}
 
 /// One search result entry: its DN and attributes with raw (byte) values, in server order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// `Debug` prints password attributes (`sambaNTPassword`, `userPassword`, …) as
+/// `<redacted>` and other values as (lossy) UTF-8.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     /// The distinguished name.
     pub dn: String,
@@ -33,6 +62,43 @@ impl Entry {
     /// The attribute names present (without their values).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.attrs.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Overwrites the values of password attributes with zeros (once the entry was mapped).
+    pub(crate) fn wipe_secrets(&mut self) {
+        for (name, values) in &mut self.attrs {
+            if is_secret_attribute(name) {
+                values.iter_mut().for_each(Zeroize::zeroize);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Values<'a>(&'a str, &'a [Vec<u8>]);
+        impl fmt::Debug for Values<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if is_secret_attribute(self.0) {
+                    return write!(f, "<redacted> ({} values)", self.1.len());
+                }
+                f.debug_list()
+                    .entries(self.1.iter().map(|v| String::from_utf8_lossy(v)))
+                    .finish()
+            }
+        }
+        struct Attrs<'a>(&'a [(String, Vec<Vec<u8>>)]);
+        impl fmt::Debug for Attrs<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(n, v)| (n, Values(n, v))))
+                    .finish()
+            }
+        }
+        f.debug_struct("Entry")
+            .field("dn", &self.dn)
+            .field("attrs", &Attrs(&self.attrs))
+            .finish()
     }
 }
 

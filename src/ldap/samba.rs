@@ -242,7 +242,11 @@ impl SambaAccounts<'_> {
             }
             self.entries += 1;
             self.page.push_back(match entry::decode(re) {
-                Ok(e) => account_from_entry(&e, now.unwrap_or_else(now_unix)),
+                Ok(mut e) => {
+                    let item = account_from_entry(&e, now.unwrap_or_else(now_unix));
+                    e.wipe_secrets();
+                    item
+                }
                 Err(what) => undecodable(what),
             });
         }

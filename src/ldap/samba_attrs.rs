@@ -124,8 +124,10 @@ pub fn parse_nt_password(value: &[u8]) -> Result<PasswordState, BadHash> {
     let Ok(s) = std::str::from_utf8(value) else {
         return Err(BadHash("sambaNTPassword: value is not UTF-8".into()));
     };
-    let upper_start: String = s.chars().take(11).collect::<String>().to_ascii_uppercase();
-    if upper_start == "NO PASSWORD" {
+    // No copy of the value's start (it is most of a hash when it is one).
+    if s.get(..11)
+        .is_some_and(|p| p.eq_ignore_ascii_case("NO PASSWORD"))
+    {
         return Ok(PasswordState::NoValue);
     }
     if !s.is_empty() && s.bytes().all(|b| b == b'X' || b == b'x') {
