@@ -70,11 +70,23 @@ pub struct PrefixEntry {
 }
 
 /// A prefix table (`SCHEMA_PREFIX_TABLE`, MS-DRSR §5.180), without the schemaInfo entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct PrefixTable {
     entries: Vec<PrefixEntry>,
+    /// `ndx` → position in `entries`: building and looking up stay linear in the table's
+    /// size (a hostile reply can carry tens of thousands of entries per megabyte).
+    index: HashMap<u32, usize>,
     /// The schemaInfo pseudo-entry's 21 bytes, if the table carried one.
     schema_info: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for PrefixTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrefixTable")
+            .field("entries", &self.entries)
+            .field("schema_info", &self.schema_info)
+            .finish()
+    }
 }
 
 const BUILTIN: &[&[u8]] = &[
@@ -132,7 +144,8 @@ impl PrefixTable {
             let prefix = bytes.into();
             if prefix.first() == Some(&0xff) {
                 t.schema_info = Some(prefix);
-            } else if !t.entries.iter().any(|e| e.ndx == ndx) {
+            } else if let std::collections::hash_map::Entry::Vacant(slot) = t.index.entry(ndx) {
+                slot.insert(t.entries.len());
                 t.entries.push(PrefixEntry { ndx, prefix });
             }
         }
@@ -156,10 +169,9 @@ impl PrefixTable {
     }
 
     fn prefix(&self, ndx: u32) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|e| e.ndx == ndx)
-            .map(|e| e.prefix.as_slice())
+        self.index
+            .get(&ndx)
+            .map(|&i| self.entries[i].prefix.as_slice())
     }
 
     /// The BER contents octets of the OID an ATTRTYP stands for (`OidFromAttid`, `drs.md` §1.1).
