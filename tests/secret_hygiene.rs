@@ -345,33 +345,40 @@ fn secret_types_zeroize_on_drop() {
     // zeroize when the container drops them. CloudVerifier has a manual Drop (checked below).
 }
 
-/// Reads the bytes of a value after its destructor ran in place (the storage stays ours).
-fn bytes_after_drop<T>(value: T) -> Vec<u8> {
+/// Drops `value` in place and returns the `len` bytes at `field(&value)` afterwards (the
+/// storage stays ours, so it can be read; only the secret field's bytes are read, never
+/// padding).
+fn field_after_drop<T>(value: T, len: usize, field: impl Fn(&T) -> *const u8) -> Vec<u8> {
     let mut slot = MaybeUninit::new(value);
-    // SAFETY: `slot` holds an initialised T, dropped exactly once here and never used as a T
-    // again; afterwards its storage is only read as bytes (every byte was written by T's
-    // constructor or by its destructor's zeroize, so all are initialised).
+    // SAFETY: `slot` holds an initialised T. The field pointer is taken while it is alive;
+    // T is then dropped exactly once and never used as a T again. The `len` bytes read
+    // afterwards lie inside the slot and belong to a byte-array field, so each was written
+    // (by T's constructor, or by its destructor's zeroize) and is initialised.
     unsafe {
+        let base = slot.as_ptr().cast::<u8>();
+        let offset = field(&*slot.as_ptr()).offset_from(base) as usize;
+        assert!(offset + len <= size_of::<T>());
         std::ptr::drop_in_place(slot.as_mut_ptr());
-        std::slice::from_raw_parts(slot.as_ptr().cast::<u8>(), size_of::<T>()).to_vec()
+        std::slice::from_raw_parts(base.add(offset), len).to_vec()
     }
 }
 
 #[test]
 fn inline_secrets_are_zero_after_drop() {
-    let after = bytes_after_drop(NtHash::from_bytes(P16));
+    let after = field_after_drop(NtHash::from_bytes(P16), 16, |h| h.as_bytes().as_ptr());
     assert_eq!(after, vec![0; 16], "NtHash not zeroized");
-    let after = bytes_after_drop(LmHash::from_bytes(P16));
+    let after = field_after_drop(LmHash::from_bytes(P16), 16, |h| h.as_bytes().as_ptr());
     assert_eq!(after, vec![0; 16], "LmHash not zeroized");
     let v = CloudVerifier::from_parts(
         Salt::from_bytes([0; 10]),
         Iterations::DEFAULT,
         [P16, P16].concat().try_into().unwrap(),
     );
-    let after = bytes_after_drop(v);
-    assert!(
-        !after.windows(4).any(|w| w == &P16[..4]),
-        "CloudVerifier's derived key survives drop: {after:02x?}"
+    let after = field_after_drop(v, 32, |v| v.hash().as_ptr());
+    assert_eq!(
+        after,
+        vec![0; 32],
+        "CloudVerifier's derived key survives drop"
     );
 }
 

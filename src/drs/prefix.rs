@@ -70,11 +70,23 @@ pub struct PrefixEntry {
 }
 
 /// A prefix table (`SCHEMA_PREFIX_TABLE`, MS-DRSR §5.180), without the schemaInfo entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct PrefixTable {
     entries: Vec<PrefixEntry>,
+    /// `ndx` → position in `entries`: building and looking up stay linear in the table's
+    /// size (a hostile reply can carry tens of thousands of entries per megabyte).
+    index: HashMap<u32, usize>,
     /// The schemaInfo pseudo-entry's 21 bytes, if the table carried one.
     schema_info: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for PrefixTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrefixTable")
+            .field("entries", &self.entries)
+            .field("schema_info", &self.schema_info)
+            .finish()
+    }
 }
 
 const BUILTIN: &[&[u8]] = &[
@@ -132,7 +144,8 @@ impl PrefixTable {
             let prefix = bytes.into();
             if prefix.first() == Some(&0xff) {
                 t.schema_info = Some(prefix);
-            } else if !t.entries.iter().any(|e| e.ndx == ndx) {
+            } else if let std::collections::hash_map::Entry::Vacant(slot) = t.index.entry(ndx) {
+                slot.insert(t.entries.len());
                 t.entries.push(PrefixEntry { ndx, prefix });
             }
         }
@@ -156,10 +169,9 @@ impl PrefixTable {
     }
 
     fn prefix(&self, ndx: u32) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|e| e.ndx == ndx)
-            .map(|e| e.prefix.as_slice())
+        self.index
+            .get(&ndx)
+            .map(|&i| self.entries[i].prefix.as_slice())
     }
 
     /// The BER contents octets of the OID an ATTRTYP stands for (`OidFromAttid`, `drs.md` §1.1).
@@ -206,11 +218,15 @@ impl PrefixTable {
     /// The ATTRTYP of an OID in this table (`MakeAttid`, `drs.md` §1.1), without adding entries.
     pub fn attrtyp(&self, oid: &str) -> Result<u32, PrefixError> {
         let bin = oid_to_ber(oid).ok_or(PrefixError::BadOid)?;
-        let last: u64 = oid
-            .rsplit('.')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or(PrefixError::BadOid)?;
+        // The last sub-identifier as encoded: for a two-arc OID that is 40·a + b (or 80 + b),
+        // not the last arc of the dotted string.
+        let start = bin[..bin.len() - 1]
+            .iter()
+            .rposition(|b| b & 0x80 == 0)
+            .map_or(0, |i| i + 1);
+        let last: u64 = bin[start..]
+            .iter()
+            .fold(0, |v, b| (v << 7) | u64::from(b & 0x7f));
         let cut = if last < 128 { 1 } else { 2 };
         if bin.len() <= cut {
             return Err(PrefixError::BadOid);
@@ -219,7 +235,8 @@ impl PrefixTable {
         let ndx = self
             .entries
             .iter()
-            .find(|e| e.prefix == prefix)
+            // Only indices an ATTRTYP can carry (below the msDS-IntId range).
+            .find(|e| e.prefix == prefix && e.ndx < 0x8000)
             .map(|e| e.ndx)
             .ok_or(PrefixError::UnknownIndex(0))?;
         let mut lower = (last % 16384) as u32;
@@ -342,6 +359,25 @@ pub fn oid_to_ber(oid: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_arc_oids_and_unaddressable_indices() {
+        // Fuzz regression (prefix_table): for "2.x" the last sub-identifier is 80 + x.
+        let t = PrefixTable::from_entries([(1u32, vec![0x81]), (2, vec![0x86])]);
+        for oid in ["2.48", "2.96", "2.106424", "2.47"] {
+            if let Ok(a) = t.attrtyp(oid) {
+                assert_eq!(t.oid(a).as_deref(), Ok(oid), "{oid} → {a:#x}");
+            }
+        }
+        // "2.48" is the single sub-identifier 128 (two bytes): no prefix is left. It used to
+        // map to 0x10030, which reads back as "2.96".
+        assert_eq!(t.attrtyp("2.48"), Err(PrefixError::BadOid));
+        // "2.106424" is 106504 = 0x86 0xc0 0x08: prefix 0x86, lower word 8200 + 32768.
+        assert_eq!(t.attrtyp("2.106424"), Ok(0x0002_a008));
+        // An entry whose index no ATTRTYP can carry is never chosen.
+        let t = PrefixTable::from_entries([(0x1_0000u32, vec![0x55]), (0x8000, vec![0x55])]);
+        assert!(t.attrtyp("2.5.4").is_err());
+    }
 
     #[test]
     fn builtin_round_trips() {
