@@ -200,17 +200,8 @@ impl SambaAccounts<'_> {
         let conn = &mut self.source.conn;
         let paged = cfg.page_size > 0;
         if paged {
-            let mut content = Vec::new();
-            ber::write_integer(
-                &mut content,
-                i32::try_from(cfg.page_size).unwrap_or(i32::MAX),
-            );
-            ber::write_octet_string(&mut content, &self.cookie);
-            conn.conn.with_controls(RawControl {
-                ctype: PAGED_RESULTS_OID.into(),
-                crit: false,
-                val: Some(ber::sequence(&content)),
-            });
+            conn.conn
+                .with_controls(paged_results_control(cfg.page_size, &self.cookie));
         }
         if let Some(t) = conn.operation_timeout {
             conn.conn.with_timeout(t);
@@ -331,14 +322,8 @@ impl Drop for SambaAccounts<'_> {
         }
         let cfg = &self.source.config;
         let conn = &mut self.source.conn;
-        let mut content = Vec::new();
-        ber::write_integer(&mut content, 0);
-        ber::write_octet_string(&mut content, &self.cookie);
-        conn.conn.with_controls(RawControl {
-            ctype: PAGED_RESULTS_OID.into(),
-            crit: false,
-            val: Some(ber::sequence(&content)),
-        });
+        conn.conn
+            .with_controls(paged_results_control(0, &self.cookie));
         if let Some(t) = conn.operation_timeout {
             conn.conn.with_timeout(t);
         }
@@ -387,6 +372,19 @@ impl Iterator for SambaAccounts<'_> {
             }
             self.fetch_page();
         }
+    }
+}
+
+/// The RFC 2696 paged-results control: `SEQUENCE { size INTEGER, cookie OCTET STRING }`
+/// (size 0 with the last cookie abandons the search).
+fn paged_results_control(page_size: u32, cookie: &[u8]) -> RawControl {
+    let mut content = Vec::new();
+    ber::write_integer(&mut content, i32::try_from(page_size).unwrap_or(i32::MAX));
+    ber::write_octet_string(&mut content, cookie);
+    RawControl {
+        ctype: PAGED_RESULTS_OID.into(),
+        crit: false,
+        val: Some(ber::sequence(&content)),
     }
 }
 
