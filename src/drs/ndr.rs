@@ -108,17 +108,30 @@ impl<'a> Reader<'a> {
         self.align(4)?;
         let at = self.pos;
         let mc = self.u32()?;
-        if mc != expected {
-            return Err(self.err_at(
-                at,
-                DecodeErrorKind::CountMismatch {
-                    max_count: mc,
-                    expected,
-                },
-            ));
-        }
+        self.expect_count(at, mc, expected)?;
         self.check_count(at, mc, elem_size)?;
         Ok(mc)
+    }
+
+    /// Fails with `CountMismatch` at `at` unless a conformant array's `max_count` equals the
+    /// count the structure itself declares (`drs.md` §3.2).
+    pub(crate) fn expect_count(
+        &self,
+        at: usize,
+        max_count: u32,
+        expected: u32,
+    ) -> Result<(), DecodeError> {
+        if max_count == expected {
+            Ok(())
+        } else {
+            Err(self.err_at(
+                at,
+                DecodeErrorKind::CountMismatch {
+                    max_count,
+                    expected,
+                },
+            ))
+        }
     }
 
     /// Fails unless `count` elements of at least `elem_size` bytes can still follow; the

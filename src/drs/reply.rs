@@ -689,15 +689,7 @@ impl Decoder<'_> {
         let _res1 = self.r.u32()?;
         let n = self.r.u32()?;
         let _res2 = self.r.u32()?;
-        if mc != n {
-            return Err(self.r.err_at(
-                mc_at,
-                DecodeErrorKind::CountMismatch {
-                    max_count: mc,
-                    expected: n,
-                },
-            ));
-        }
+        self.r.expect_count(mc_at, mc, n)?;
         self.r.check_count(mc_at, n, 32)?;
         let mut out = Vec::with_capacity(n as usize);
         for _ in 0..n {
@@ -816,15 +808,7 @@ impl Decoder<'_> {
             let mc = self.r.u32()?;
             self.r.align(8)?;
             let n = self.r.u32()?;
-            if mc != n {
-                return Err(self.r.err_at(
-                    mc_at,
-                    DecodeErrorKind::CountMismatch {
-                        max_count: mc,
-                        expected: n,
-                    },
-                ));
-            }
+            self.r.expect_count(mc_at, mc, n)?;
             if n as usize != attrs.len() {
                 return Err(self.r.err_at(
                     mc_at,
