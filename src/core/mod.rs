@@ -39,9 +39,13 @@ use std::sync::OnceLock;
 #[cfg(target_arch = "aarch64")]
 mod aarch64_sha2;
 mod consts;
+#[cfg(any(target_arch = "x86_64", test))]
+mod lanes;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512;
 #[cfg(target_arch = "x86_64")]
 mod x86_shani;
 
@@ -82,6 +86,9 @@ pub enum Backend {
     ShaNiX4,
     /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`perf.md` §1.4, §2.4).
     Avx2X8,
+    /// x86_64 AVX-512F, sixteen transposed lanes: Intel Xeon servers and AMD Zen 5
+    /// (`perf.md` §6). Not yet run on AVX-512 hardware by this project (see the README).
+    Avx512X16,
     /// aarch64 SHA2 extensions, one lane (`perf.md` §4 technique 5).
     Aarch64Sha2X1,
     /// aarch64 SHA2 extensions, two interleaved lanes.
@@ -114,6 +121,7 @@ impl Backend {
         Backend::ShaNiX2,
         Backend::ShaNiX4,
         Backend::Avx2X8,
+        Backend::Avx512X16,
         Backend::Aarch64Sha2X1,
         Backend::Aarch64Sha2X2,
         Backend::Aarch64Sha2X4,
@@ -127,6 +135,7 @@ impl Backend {
             Backend::ShaNiX2 => "shani-x2",
             Backend::ShaNiX4 => "shani-x4",
             Backend::Avx2X8 => "avx2-x8",
+            Backend::Avx512X16 => "avx512-x16",
             Backend::Aarch64Sha2X1 => "aarch64-sha2-x1",
             Backend::Aarch64Sha2X2 => "aarch64-sha2-x2",
             Backend::Aarch64Sha2X4 => "aarch64-sha2-x4",
@@ -164,6 +173,7 @@ impl Backend {
             Backend::ShaNiX2 | Backend::Aarch64Sha2X2 => 2,
             Backend::ShaNiX4 | Backend::Aarch64Sha2X4 => 4,
             Backend::Avx2X8 => 8,
+            Backend::Avx512X16 => 16,
         }
     }
 
@@ -177,6 +187,8 @@ impl Backend {
             }
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2X8 => x86_avx2::Avx2::detect().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512X16 => x86_avx512::Avx512::detect().is_some(),
             #[cfg(target_arch = "aarch64")]
             Backend::Aarch64Sha2X1 | Backend::Aarch64Sha2X2 | Backend::Aarch64Sha2X4 => {
                 aarch64_sha2::Sha2::detect().is_some()
@@ -196,23 +208,35 @@ impl Backend {
             .collect()
     }
 
-    /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND`.
+    /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
     ///
     /// x86_64: SHA-NI ×2 if the CPU has SHA-NI (`perf.md` §1.3, §4: the contention-robust
-    /// 3× choice; ×4 is faster only when the core is quiet), else AVX2 ×8, else portable.
+    /// choice; ×4 is faster only when the core is quiet) and AVX-512 ×16 if it has AVX-512F;
+    /// **if it has both, a short calibration decides** (below); else AVX2 ×8, else portable.
     /// aarch64: SHA2 ×2, else portable. Other architectures: portable.
+    ///
+    /// Why calibrate rather than list CPU models: which of the two wins depends on the
+    /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
+    /// Xeon and AMD Zen 5 (`perf.md` §6) — and model lists go stale (`perf.md` §4 technique
+    /// 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
+    /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
+    /// backend computes the same bytes; only speed depends on the choice.
     pub fn detected() -> Backend {
-        const PREFERENCE: &[Backend] = &[
-            Backend::ShaNiX2,
-            Backend::Avx2X8,
-            Backend::Aarch64Sha2X2,
-            Backend::Portable,
-        ];
-        PREFERENCE
-            .iter()
-            .copied()
-            .find(|b| b.is_available())
-            .unwrap_or(Backend::Portable)
+        static DETECTED: OnceLock<Backend> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let contenders: Vec<Backend> = [Backend::ShaNiX2, Backend::Avx512X16]
+                .into_iter()
+                .filter(|b| b.is_available())
+                .collect();
+            match contenders.as_slice() {
+                [] => [Backend::Avx2X8, Backend::Aarch64Sha2X2]
+                    .into_iter()
+                    .find(|b| b.is_available())
+                    .unwrap_or(Backend::Portable),
+                [only] => *only,
+                several => fastest(several),
+            }
+        })
     }
 
     /// The backend [`derive()`] and [`derive_many`] use, chosen once per process and cached.
@@ -253,6 +277,30 @@ impl Backend {
             Err(BackendUnavailable { backend: b }.into())
         }
     }
+}
+
+/// The fastest of `candidates` on this CPU, measured (see [`Backend::detected`]).
+fn fastest(candidates: &[Backend]) -> Backend {
+    const ITEMS: usize = 32;
+    const ITERATIONS: u32 = 64;
+    let keys: Vec<[u8; KEY_LEN]> = (0..ITEMS)
+        .map(|i| [b'0' + (i % 10) as u8; KEY_LEN])
+        .collect();
+    let salts = vec![[0x5a; SALT_LEN]; ITEMS];
+    let mut out = vec![[0u8; OUT_LEN]; ITEMS];
+    let mut best = vec![std::time::Duration::MAX; candidates.len()];
+    for _ in 0..3 {
+        for (b, best) in candidates.iter().zip(best.iter_mut()) {
+            let start = std::time::Instant::now();
+            run(*b, &keys, &salts, ITERATIONS, &mut out);
+            *best = (*best).min(start.elapsed());
+        }
+    }
+    candidates
+        .iter()
+        .zip(&best)
+        .min_by_key(|(_, t)| **t)
+        .map_or(Backend::Portable, |(b, _)| *b)
 }
 
 /// Why a forced backend (`PHSYNC_BACKEND`) cannot be used.
@@ -372,6 +420,27 @@ fn run(
                 None => run_portable(keys, salts, iterations, out),
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512X16 => match x86_avx512::Avx512::detect() {
+            Some(k) => {
+                let done = k.derive_many(keys, salts, iterations, out);
+                // The tail (< 16): SHA-NI ×2 where the CPU has it (Intel Xeon since Ice Lake,
+                // Zen 4/5), else AVX2 ×8 and portable.
+                let tail = if Backend::ShaNiX2.is_available() {
+                    Backend::ShaNiX2
+                } else {
+                    Backend::Avx2X8
+                };
+                run(
+                    tail,
+                    &keys[done..],
+                    &salts[done..],
+                    iterations,
+                    &mut out[done..],
+                );
+            }
+            None => run_portable(keys, salts, iterations, out),
+        },
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2X8 => match x86_avx2::Avx2::detect() {
             Some(k) => {
