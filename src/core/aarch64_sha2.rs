@@ -60,20 +60,12 @@ impl Sha2 {
         iterations: u32,
         out: &mut [[u8; OUT_LEN]],
     ) -> usize {
-        for ((k, s), o) in keys
-            .chunks_exact(N)
-            .zip(salts.chunks_exact(N))
-            .zip(out.chunks_exact_mut(N))
-        {
-            let (Ok(k), Ok(s), Ok(o)) = (k.try_into(), s.try_into(), o.try_into()) else {
-                unreachable!("chunks_exact yields chunks of exactly N");
-            };
+        super::for_each_group::<N>(keys, salts, out, |k, s, o| {
             // SAFETY: `self` is a `Sha2`, which only `Sha2::detect` creates after
             // `cpufeatures` confirmed the sha2 extension (which implies neon) on this CPU —
             // the features `derive_lanes` is compiled with.
-            unsafe { derive_lanes::<N>(k, s, iterations, o) };
-        }
-        keys.len() / N * N
+            unsafe { derive_lanes::<N>(k, s, iterations, o) }
+        })
     }
 }
 

@@ -59,6 +59,7 @@ pub(super) trait Lanes<const N: usize>: Copy + Zeroize {
 /// applied to the truth-table columns `A = 0xF0`, `B = 0xCC`, `C = 0xAA` gives its 8-bit
 /// table. Written as the formulas themselves, so the table cannot drift from them; [`Soft`]
 /// evaluates the same immediates (see [`ternlog`]), so the tests exercise them.
+#[cfg(any(target_arch = "x86_64", test))]
 pub(super) mod ternlog {
     const A: u8 = 0xF0;
     const B: u8 = 0xCC;

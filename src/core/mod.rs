@@ -39,7 +39,6 @@ use std::sync::OnceLock;
 #[cfg(target_arch = "aarch64")]
 mod aarch64_sha2;
 mod consts;
-#[cfg(any(target_arch = "x86_64", test))]
 mod lanes;
 mod portable;
 #[cfg(target_arch = "x86_64")]
@@ -459,6 +458,23 @@ fn run(
         _ => run_portable(keys, salts, iterations, out),
     }
     zeroize::zeroize_stack::<STACK_WIPE>();
+}
+
+/// Calls `f` on every full group of `N` consecutive inputs (as arrays, the kernels' shape)
+/// and returns how many inputs that covered, a multiple of `N`; the tail is the caller's.
+fn for_each_group<const N: usize>(
+    keys: &[[u8; KEY_LEN]],
+    salts: &[[u8; SALT_LEN]],
+    out: &mut [[u8; OUT_LEN]],
+    mut f: impl FnMut(&[[u8; KEY_LEN]; N], &[[u8; SALT_LEN]; N], &mut [[u8; OUT_LEN]; N]),
+) -> usize {
+    let (k, _) = keys.as_chunks::<N>();
+    let (s, _) = salts.as_chunks::<N>();
+    let (o, _) = out.as_chunks_mut::<N>();
+    for ((k, s), o) in k.iter().zip(s).zip(o) {
+        f(k, s, o);
+    }
+    keys.len() / N * N
 }
 
 fn run_portable(

@@ -52,20 +52,12 @@ impl Avx512 {
         out: &mut [[u8; OUT_LEN]],
     ) -> usize {
         debug_assert!(iterations >= 1);
-        for ((k, s), o) in keys
-            .chunks_exact(LANES)
-            .zip(salts.chunks_exact(LANES))
-            .zip(out.chunks_exact_mut(LANES))
-        {
-            let (Ok(k), Ok(s), Ok(o)) = (k.try_into(), s.try_into(), o.try_into()) else {
-                unreachable!("chunks_exact yields chunks of exactly LANES");
-            };
+        super::for_each_group::<LANES>(keys, salts, out, |k, s, o| {
             // SAFETY: `self` is an `Avx512`, which only `Avx512::detect` creates after
-            // `cpufeatures` confirmed avx512f on this CPU — the feature `derive16` is
-            // compiled with.
-            unsafe { derive16(self, k, s, iterations, o) };
-        }
-        keys.len() / LANES * LANES
+            // `cpufeatures` confirmed avx512f on this CPU — the feature `derive16` is compiled
+            // with.
+            unsafe { derive16(self, k, s, iterations, o) }
+        })
     }
 }
 

@@ -67,21 +67,12 @@ impl ShaNi {
         iterations: u32,
         out: &mut [[u8; OUT_LEN]],
     ) -> usize {
-        let groups = keys.len() / N;
-        for ((k, s), o) in keys
-            .chunks_exact(N)
-            .zip(salts.chunks_exact(N))
-            .zip(out.chunks_exact_mut(N))
-        {
-            let (Ok(k), Ok(s), Ok(o)) = (k.try_into(), s.try_into(), o.try_into()) else {
-                unreachable!("chunks_exact yields chunks of exactly N");
-            };
+        super::for_each_group::<N>(keys, salts, out, |k, s, o| {
             // SAFETY: `self` is a `ShaNi`, which only `ShaNi::detect` creates after
             // `cpufeatures` confirmed sha, sse2, ssse3 and sse4.1 on this CPU — exactly the
             // features `derive_lanes` is compiled with.
-            unsafe { derive_lanes::<N>(k, s, iterations, o) };
-        }
-        groups * N
+            unsafe { derive_lanes::<N>(k, s, iterations, o) }
+        })
     }
 }
 
