@@ -181,6 +181,7 @@ pub(super) fn derive<V: Lanes<N>, const N: usize>(
     }
     blocks.zeroize();
     let [istate, ostate, mut inner] = states;
+    states.zeroize();
 
     // U1's outer hash and then U2..: two compressions per iteration, state transposed.
     let mut acc = [V::splat(t, 0); 8];
@@ -206,7 +207,9 @@ pub(super) fn derive<V: Lanes<N>, const N: usize>(
         store_be(wds, o);
     }
     words.zeroize();
-    // Register copies die here; the caller wipes the stack (`zeroize::zeroize_stack`).
+    // The ipad/opad states, digests and accumulator live in registers and this frame's spill
+    // slots from here on; the caller wipes the stack after every call
+    // (`zeroize::zeroize_stack` in `core::run`). Registers cannot be wiped from Rust.
 }
 
 /// Plain `[u32; N]` lanes: the reference implementation of [`Lanes`], for tests on any
