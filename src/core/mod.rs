@@ -487,3 +487,43 @@ fn run_portable(
         portable::derive(key, salt, iterations, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The calibration behind [`Backend::detected`] keeps the faster contender: between the
+    /// portable kernel and SHA-NI ×2 (≈ 10× apart) it must pick SHA-NI, in either order.
+    #[test]
+    fn calibration_keeps_the_faster_backend() {
+        if !Backend::ShaNiX2.is_available() {
+            eprintln!("no SHA-NI on this CPU: skipped");
+            return;
+        }
+        assert_eq!(
+            fastest(&[Backend::Portable, Backend::ShaNiX2]),
+            Backend::ShaNiX2
+        );
+        assert_eq!(
+            fastest(&[Backend::ShaNiX2, Backend::Portable]),
+            Backend::ShaNiX2
+        );
+    }
+
+    #[test]
+    fn groups_cover_full_lane_groups_and_leave_the_tail() {
+        for n in 0..20 {
+            let keys = vec![[0u8; KEY_LEN]; n];
+            let salts = vec![[0u8; SALT_LEN]; n];
+            let mut out = vec![[0u8; OUT_LEN]; n];
+            let mut calls = 0;
+            let done = for_each_group::<8>(&keys, &salts, &mut out, |_, _, o| {
+                calls += 1;
+                o[0][0] = 1;
+            });
+            assert_eq!((done, calls), (n / 8 * 8, n / 8));
+            let marked: Vec<usize> = (0..n).filter(|&i| out[i][0] == 1).collect();
+            assert_eq!(marked, (0..n / 8).map(|g| 8 * g).collect::<Vec<_>>());
+        }
+    }
+}
