@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,18 +40,6 @@ impl Drop for SambaDc {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn ldapi_url(path: &Path) -> String {
-    let mut out = String::from("ldapi://");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn start_dc() -> Option<SambaDc> {
@@ -141,7 +129,7 @@ fn ldap_dirsync_live_samba_ad_reports_password_changes() {
     };
     let base = "DC=phsync,DC=test";
     let user_dn = format!("CN=dsuser,CN=Users,{base}");
-    let mut conn = ConnectOptions::new(ldapi_url(&dc.dir.join("dc/private/ldap_priv/ldapi")))
+    let mut conn = ConnectOptions::ldapi(&dc.dir.join("dc/private/ldap_priv/ldapi"))
         .connect()
         .expect("ldapi");
     let set = |v: &[&[u8]]| v.iter().map(|b| b.to_vec()).collect::<HashSet<Vec<u8>>>();

@@ -25,6 +25,14 @@ pub struct Identity {
     pub distinguished_name: Option<String>,
 }
 
+impl Identity {
+    /// An objectGUID's 16 wire bytes as [`Identity::object_guid`] holds them: the canonical
+    /// lowercase string (`drs::Guid`'s `Display`), for sources other than DRS replies.
+    pub fn guid_string(wire_bytes: &[u8; 16]) -> String {
+        crate::drs::Guid::from_bytes_le(*wire_bytes).to_string()
+    }
+}
+
 /// What kind of directory object an account is, from its object classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -411,6 +411,19 @@ fn run(
         }
         return;
     }
+    dispatch(backend, keys, salts, iterations, out);
+    zeroize::zeroize_stack::<STACK_WIPE>();
+}
+
+/// The backend's kernels over all inputs (`iterations` ≥ 1), full lane groups first, the
+/// tail in narrower kernels.
+fn dispatch(
+    backend: Backend,
+    keys: &[[u8; KEY_LEN]],
+    salts: &[[u8; SALT_LEN]],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]],
+) {
     match backend {
         #[cfg(target_arch = "x86_64")]
         Backend::ShaNiX1 | Backend::ShaNiX2 | Backend::ShaNiX4 => {
@@ -430,7 +443,7 @@ fn run(
                 } else {
                     Backend::Avx2X8
                 };
-                run(
+                dispatch(
                     tail,
                     &keys[done..],
                     &salts[done..],
@@ -457,7 +470,6 @@ fn run(
         }
         _ => run_portable(keys, salts, iterations, out),
     }
-    zeroize::zeroize_stack::<STACK_WIPE>();
 }
 
 /// Calls `f` on every full group of `N` consecutive inputs (as arrays, the kernels' shape)

@@ -100,6 +100,20 @@ impl ConnectOptions {
         }
     }
 
+    /// [`ConnectOptions::new`] for a Unix socket: `ldapi://` + the percent-encoded path
+    /// (every byte but `A–Z a–z 0–9 - . _ ~`), the form OpenLDAP and Samba expect.
+    pub fn ldapi(socket: &std::path::Path) -> ConnectOptions {
+        let mut url = String::from("ldapi://");
+        for b in socket.to_string_lossy().bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                url.push(char::from(b));
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+        ConnectOptions::new(url)
+    }
+
     /// Sets the bind.
     pub fn bind(mut self, bind: Bind) -> Self {
         self.bind = bind;
@@ -234,5 +248,16 @@ impl Connection {
     /// connection is going away either way).
     pub fn close(mut self) {
         let _ = self.conn.unbind();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldapi_percent_encodes_the_socket_path() {
+        let o = ConnectOptions::ldapi(std::path::Path::new("/var/run/slapd/ld api~x.sock"));
+        assert_eq!(o.url, "ldapi://%2Fvar%2Frun%2Fslapd%2Fld%20api~x.sock");
     }
 }

@@ -299,27 +299,10 @@ impl ChangedObject {
     }
 }
 
-/// A GUID's 16 wire bytes (little-endian Data1..3) → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+/// A GUID's 16 wire bytes (little-endian Data1..3) → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`,
+/// the form the batch runner's [`Identity`](crate::batch::Identity) carries.
 pub fn format_guid(b: &[u8; 16]) -> String {
-    format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3],
-        b[2],
-        b[1],
-        b[0],
-        b[5],
-        b[4],
-        b[7],
-        b[6],
-        b[8],
-        b[9],
-        b[10],
-        b[11],
-        b[12],
-        b[13],
-        b[14],
-        b[15]
-    )
+    crate::batch::Identity::guid_string(b)
 }
 
 /// One DirSync search: the naming context and what to watch.

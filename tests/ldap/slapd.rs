@@ -63,17 +63,9 @@ fn slapd_path() -> PathBuf {
     PathBuf::from("slapd")
 }
 
-/// Percent-encodes a socket path for an `ldapi://` URL.
+/// The `ldapi://` URL of a socket path (the library's own percent-encoding).
 pub fn ldapi_url(path: &Path) -> String {
-    let mut out = String::from("ldapi://");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    phsync::ldap::ConnectOptions::ldapi(path).url
 }
 
 impl Slapd {
