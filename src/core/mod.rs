@@ -47,6 +47,8 @@ mod x86_avx2;
 mod x86_avx512;
 #[cfg(target_arch = "x86_64")]
 mod x86_shani;
+#[cfg(target_arch = "x86_64")]
+mod x86_shani_asm;
 
 /// Length of the PBKDF2 password: UTF-16LE of 32 hex digits.
 pub const KEY_LEN: usize = 64;
@@ -81,6 +83,11 @@ pub enum Backend {
     ShaNiX1,
     /// x86_64 SHA-NI, two interleaved lanes (`perf.md` §1.3, §4: the contention-robust 3×).
     ShaNiX2,
+    /// x86_64 SHA-NI + AVX, two lanes, the iteration loop in hand-scheduled assembly
+    /// (`tools/gen_x86_shani_asm.py`): three-operand VEX.128 forms for everything but the SHA
+    /// instructions, constants as memory operands. Where the SHA unit is the bound (AMD Zen 1:
+    /// `sha256rnds2` every 2 cycles) it runs 5–10 % ahead of [`Backend::ShaNiX2`] (README).
+    ShaNiX2Asm,
     /// x86_64 SHA-NI, four interleaved lanes (`perf.md` §1.3, §4: up to 3.8× when quiet).
     ShaNiX4,
     /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`perf.md` §1.4, §2.4).
@@ -118,6 +125,7 @@ impl Backend {
         Backend::Portable,
         Backend::ShaNiX1,
         Backend::ShaNiX2,
+        Backend::ShaNiX2Asm,
         Backend::ShaNiX4,
         Backend::Avx2X8,
         Backend::Avx512X16,
@@ -132,6 +140,7 @@ impl Backend {
             Backend::Portable => "portable",
             Backend::ShaNiX1 => "shani-x1",
             Backend::ShaNiX2 => "shani-x2",
+            Backend::ShaNiX2Asm => "shani-x2-asm",
             Backend::ShaNiX4 => "shani-x4",
             Backend::Avx2X8 => "avx2-x8",
             Backend::Avx512X16 => "avx512-x16",
@@ -169,7 +178,7 @@ impl Backend {
     pub const fn lanes(self) -> usize {
         match self {
             Backend::Portable | Backend::ShaNiX1 | Backend::Aarch64Sha2X1 => 1,
-            Backend::ShaNiX2 | Backend::Aarch64Sha2X2 => 2,
+            Backend::ShaNiX2 | Backend::ShaNiX2Asm | Backend::Aarch64Sha2X2 => 2,
             Backend::ShaNiX4 | Backend::Aarch64Sha2X4 => 4,
             Backend::Avx2X8 => 8,
             Backend::Avx512X16 => 16,
@@ -184,6 +193,8 @@ impl Backend {
             Backend::ShaNiX1 | Backend::ShaNiX2 | Backend::ShaNiX4 => {
                 x86_shani::ShaNi::detect().is_some()
             }
+            #[cfg(target_arch = "x86_64")]
+            Backend::ShaNiX2Asm => x86_shani::ShaNiAvx::detect().is_some(),
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2X8 => x86_avx2::Avx2::detect().is_some(),
             #[cfg(target_arch = "x86_64")]
@@ -223,10 +234,11 @@ impl Backend {
     pub fn detected() -> Backend {
         static DETECTED: OnceLock<Backend> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            let contenders: Vec<Backend> = [Backend::ShaNiX2, Backend::Avx512X16]
-                .into_iter()
-                .filter(|b| b.is_available())
-                .collect();
+            let contenders: Vec<Backend> =
+                [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
+                    .into_iter()
+                    .filter(|b| b.is_available())
+                    .collect();
             match contenders.as_slice() {
                 [] => [Backend::Avx2X8, Backend::Aarch64Sha2X2]
                     .into_iter()
@@ -432,6 +444,11 @@ fn dispatch(
                 None => run_portable(keys, salts, iterations, out),
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::ShaNiX2Asm => match x86_shani::ShaNiAvx::detect() {
+            Some(k) => k.derive_many(keys, salts, iterations, out),
+            None => run_portable(keys, salts, iterations, out),
+        },
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512X16 => match x86_avx512::Avx512::detect() {
             Some(k) => {

@@ -22,9 +22,11 @@ use core::arch::x86_64::{
 use zeroize::Zeroize;
 
 use super::consts::{DIGEST_PAD, IPAD, IV, K, OPAD, key_block, salt_block, store_be};
+use super::x86_shani_asm::{self, LaneMem, LoopMem};
 use super::{KEY_LEN, OUT_LEN, SALT_LEN};
 
 cpufeatures::new!(shani_cpuid, "sha", "sse2", "ssse3", "sse4.1");
+cpufeatures::new!(shani_avx_cpuid, "sha", "sse2", "ssse3", "sse4.1", "avx");
 
 /// Proof that the running CPU supports SHA-NI, SSE2, SSSE3 and SSE4.1: only [`ShaNi::detect`]
 /// constructs it, after `cpufeatures` has confirmed all four.
@@ -74,6 +76,110 @@ impl ShaNi {
             unsafe { derive_lanes::<N>(k, s, iterations, o) }
         })
     }
+}
+
+/// Proof that the running CPU supports SHA-NI (with SSE2–SSE4.1) *and* AVX: only
+/// [`ShaNiAvx::detect`] constructs it. The `shani-x2-asm` loop uses VEX.128 encodings for
+/// everything that is not a SHA instruction.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ShaNiAvx(());
+
+impl ShaNiAvx {
+    /// `Some` if the CPU has SHA-NI, SSE4.1 and AVX (runtime CPUID via `cpufeatures`, cached).
+    pub(super) fn detect() -> Option<ShaNiAvx> {
+        shani_avx_cpuid::get().then_some(ShaNiAvx(()))
+    }
+
+    /// Derives every item: pairs in the assembly kernel, an odd last item in SHA-NI ×1.
+    pub(super) fn derive_many(
+        self,
+        keys: &[[u8; KEY_LEN]],
+        salts: &[[u8; SALT_LEN]],
+        iterations: u32,
+        out: &mut [[u8; OUT_LEN]],
+    ) {
+        debug_assert!(iterations >= 1);
+        debug_assert!(keys.len() == salts.len() && keys.len() == out.len());
+        let done = super::for_each_group::<2>(keys, salts, out, |k, s, o| {
+            // SAFETY: `self` is a `ShaNiAvx`, which only `ShaNiAvx::detect` creates after
+            // `cpufeatures` confirmed sha, sse2, ssse3, sse4.1 and avx on this CPU — the
+            // features `derive_x2_asm` is compiled with and its assembly uses.
+            unsafe { derive_x2_asm(k, s, iterations, o) }
+        });
+        ShaNi(()).run::<1>(&keys[done..], &salts[done..], iterations, &mut out[done..]);
+    }
+}
+
+/// Constants of the assembly loop, at the offsets `tools/gen_x86_shani_asm.py` uses:
+/// `K` as sixteen vectors, `W+K` of rounds 8–11 and 12–15 (whole and high pair), and the
+/// padding vectors `W8..11`, `W12..15`.
+#[repr(C, align(16))]
+pub(super) struct AsmConsts {
+    pub(super) k: [[u32; 4]; 16],
+    pub(super) wk2: [u32; 4],
+    pub(super) wk2_hi: [u32; 4],
+    pub(super) wk3: [u32; 4],
+    pub(super) wk3_hi: [u32; 4],
+    pub(super) pad0: [u32; 4],
+    pub(super) pad1: [u32; 4],
+}
+
+/// The one [`AsmConsts`] table.
+static ASM_CONSTS: AsmConsts = {
+    let mut k = [[0u32; 4]; 16];
+    let mut r = 0;
+    while r < 16 {
+        k[r] = [K[4 * r], K[4 * r + 1], K[4 * r + 2], K[4 * r + 3]];
+        r += 1;
+    }
+    let p = DIGEST_PAD;
+    /// `W[t] + K[t]` for a padding word (`t` in 8..16).
+    const fn wk(t: usize) -> u32 {
+        DIGEST_PAD[t - 8].wrapping_add(K[t])
+    }
+    AsmConsts {
+        k,
+        wk2: [wk(8), wk(9), wk(10), wk(11)],
+        wk2_hi: [wk(10), wk(11), 0, 0],
+        wk3: [wk(12), wk(13), wk(14), wk(15)],
+        wk3_hi: [wk(14), wk(15), 0, 0],
+        pad0: [p[0], p[1], p[2], p[3]],
+        pad1: [p[4], p[5], p[6], p[7]],
+    }
+};
+
+/// Two lanes: setup with the intrinsics above, the iterations in `x86_shani_asm`.
+#[inline(never)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx")]
+fn derive_x2_asm(
+    keys: &[[u8; KEY_LEN]; 2],
+    salts: &[[u8; SALT_LEN]; 2],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]; 2],
+) {
+    let Setup { istate, ostate, u } = setup(keys, salts);
+    let lane = |l: usize| LaneMem {
+        istate: [istate.abef[l], istate.cdgh[l]],
+        ostate: [ostate.abef[l], ostate.cdgh[l]],
+        acc: [u.abef[l], u.cdgh[l]],
+    };
+    let mut mem: LoopMem = [lane(0), lane(1)];
+    let mut cur = [[u.abef[0], u.cdgh[0]], [u.abef[1], u.cdgh[1]]];
+    if iterations > 1 {
+        // Clean upper halves for the legacy-SSE SHA instructions in the loop (`perf.md` §5).
+        core::arch::x86_64::_mm256_zeroupper();
+        // SAFETY: this function is only reachable through a `ShaNiAvx` token (SHA-NI and AVX
+        // confirmed at run time); the upper halves were just cleared; `iterations - 1 >= 1`.
+        unsafe { x86_shani_asm::run(&mut mem, &ASM_CONSTS, &mut cur, iterations - 1) };
+    }
+    let acc = State {
+        abef: [mem[0].acc[0], mem[1].acc[0]],
+        cdgh: [mem[0].acc[1], mem[1].acc[1]],
+    };
+    finish(&acc, out);
+    // States in memory here; register copies are covered by the caller's stack wipe.
+    mem.zeroize();
+    cur.zeroize();
 }
 
 /// Hash state of `N` lanes in SHA-NI layout: `abef = [F, E, B, A]`, `cdgh = [H, G, D, C]`
@@ -248,39 +354,16 @@ fn digest_message<const N: usize>(d: &State<N>, pad: &[__m128i; 2]) -> [[__m128i
     w
 }
 
-/// `PBKDF2-HMAC-SHA256` of `N` independent inputs in lock-step.
-#[inline(never)]
+/// The per-key and per-salt part: ipad/opad states, `U_1` (also the first accumulator).
+#[inline]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn derive_lanes<const N: usize>(
-    keys: &[[u8; KEY_LEN]; N],
-    salts: &[[u8; SALT_LEN]; N],
-    iterations: u32,
-    out: &mut [[u8; OUT_LEN]; N],
-) {
+fn setup<const N: usize>(keys: &[[u8; KEY_LEN]; N], salts: &[[u8; SALT_LEN]; N]) -> Setup<N> {
     let (iv_abef, iv_cdgh) = from_words(&IV);
     let iv = State {
         abef: [iv_abef; N],
         cdgh: [iv_cdgh; N],
     };
-    let pad = load_block(&[
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        DIGEST_PAD[0],
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        DIGEST_PAD[7],
-    ]);
-    let pad = [pad[2], pad[3]];
+    let pad = digest_pad();
 
     // ipad / opad states, once per key.
     let mut w = [[pad[0]; 4]; N];
@@ -303,31 +386,47 @@ fn derive_lanes<const N: usize>(
     }
     let inner = compress_setup(&istate, &mut w);
     let mut w = digest_message(&inner, &pad);
-    let mut u = compress_setup(&ostate, &mut w);
-    let mut acc = u;
+    let u = compress_setup(&ostate, &mut w);
+    w.zeroize();
+    Setup { istate, ostate, u }
+}
 
-    // If the whole crate is built with AVX enabled (e.g. `-C target-cpu=x86-64-v3`), the
-    // setup above may have used 256-bit moves; clear the upper halves so the legacy-SSE
-    // SHA-NI loop below never pays the SSE/AVX transition (`perf.md` §5).
-    #[cfg(target_feature = "avx")]
-    // SAFETY: this code exists only when the whole build enables AVX
-    // (`cfg(target_feature = "avx")`), i.e. the binary already requires AVX everywhere.
-    unsafe {
-        core::arch::x86_64::_mm256_zeroupper()
-    };
+/// What [`setup`] computes for `N` lanes.
+struct Setup<const N: usize> {
+    istate: State<N>,
+    ostate: State<N>,
+    u: State<N>,
+}
 
-    // U2..U_iterations: the hot loop, two compressions per lane per iteration.
-    for _ in 1..iterations {
-        let mut w = digest_message(&u, &pad);
-        let inner = compress!(&istate, &mut w);
-        let mut w = digest_message(&inner, &pad);
-        u = compress!(&ostate, &mut w);
-        for l in 0..N {
-            acc.abef[l] = _mm_xor_si128(acc.abef[l], u.abef[l]);
-            acc.cdgh[l] = _mm_xor_si128(acc.cdgh[l], u.cdgh[l]);
-        }
-    }
+/// `W8..W15` of every block after the first inner one ([`DIGEST_PAD`]) as two vectors.
+#[inline]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn digest_pad() -> [__m128i; 2] {
+    let pad = load_block(&[
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        DIGEST_PAD[0],
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        DIGEST_PAD[7],
+    ]);
+    [pad[2], pad[3]]
+}
 
+/// Writes each lane's accumulator big-endian into `out`.
+#[inline]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn finish<const N: usize>(acc: &State<N>, out: &mut [[u8; OUT_LEN]; N]) {
     for l in 0..N {
         let (lo, hi) = digest_words(acc.abef[l], acc.cdgh[l]);
         let mut words = [
@@ -343,7 +442,99 @@ fn derive_lanes<const N: usize>(
         store_be(&words, &mut out[l]);
         words.zeroize();
     }
+}
+
+/// `PBKDF2-HMAC-SHA256` of `N` independent inputs in lock-step.
+#[inline(never)]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn derive_lanes<const N: usize>(
+    keys: &[[u8; KEY_LEN]; N],
+    salts: &[[u8; SALT_LEN]; N],
+    iterations: u32,
+    out: &mut [[u8; OUT_LEN]; N],
+) {
+    let Setup {
+        istate,
+        ostate,
+        mut u,
+    } = setup(keys, salts);
+    let pad = digest_pad();
+    let mut acc = u;
+
+    // If the whole crate is built with AVX enabled (e.g. `-C target-cpu=x86-64-v3`), the
+    // setup above may have used 256-bit moves; clear the upper halves so the legacy-SSE
+    // SHA-NI loop below never pays the SSE/AVX transition (`perf.md` §5).
+    #[cfg(target_feature = "avx")]
+    // SAFETY: this code exists only when the whole build enables AVX
+    // (`cfg(target_feature = "avx")`), i.e. the binary already requires AVX everywhere.
+    unsafe {
+        core::arch::x86_64::_mm256_zeroupper()
+    };
+
+    // U2..U_iterations: the hot loop, two compressions per lane per iteration.
+    let mut w = [[pad[0]; 4]; N];
+    for _ in 1..iterations {
+        w = digest_message(&u, &pad);
+        let inner = compress!(&istate, &mut w);
+        w = digest_message(&inner, &pad);
+        u = compress!(&ostate, &mut w);
+        for l in 0..N {
+            acc.abef[l] = _mm_xor_si128(acc.abef[l], u.abef[l]);
+            acc.cdgh[l] = _mm_xor_si128(acc.cdgh[l], u.cdgh[l]);
+        }
+    }
+
+    finish(&acc, out);
     // The register copies die here; their stack spill slots are wiped by the caller
     // (`zeroize::zeroize_stack` in `core::run`).
     w.zeroize();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vec(v: [u32; 4]) -> __m128i {
+        let w = v.map(|x| x as i32);
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { _mm_set_epi32(w[3], w[2], w[1], w[0]) }
+    }
+
+    fn words(v: __m128i) -> [u32; 4] {
+        // SAFETY: `__m128i` and `[u32; 4]` have the same size; every bit pattern is valid.
+        unsafe { core::mem::transmute(v) }
+    }
+
+    /// The two identities `tools/gen_x86_shani_asm.py` folds away, checked with the real
+    /// instructions: `palignr(W12..15, W8..11)` is zero and `sha256msg1(W8..11, W12..15)` is
+    /// `W8..11`; and the table's `W+K` entries agree with `W` and `K`.
+    #[test]
+    fn folded_constants_hold() {
+        let c = &ASM_CONSTS;
+        assert_eq!(c.pad0, [0x8000_0000, 0, 0, 0]);
+        assert_eq!(c.pad1, [0, 0, 0, 768]);
+        for r in 0..16 {
+            assert_eq!(c.k[r], [K[4 * r], K[4 * r + 1], K[4 * r + 2], K[4 * r + 3]]);
+        }
+        let wk = |t: usize| DIGEST_PAD[t - 8].wrapping_add(K[t]);
+        assert_eq!(c.wk2, [wk(8), wk(9), wk(10), wk(11)]);
+        assert_eq!(c.wk3, [wk(12), wk(13), wk(14), wk(15)]);
+        assert_eq!(c.wk2_hi[..2], c.wk2[2..]);
+        assert_eq!(c.wk3_hi[..2], c.wk3[2..]);
+        let Some(_) = ShaNi::detect() else {
+            eprintln!("no SHA-NI on this CPU: instruction checks skipped");
+            return;
+        };
+        #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+        fn check(p0: __m128i, p1: __m128i) -> ([u32; 4], [u32; 4]) {
+            (
+                words(_mm_alignr_epi8::<4>(p1, p0)),
+                words(_mm_sha256msg1_epu32(p0, p1)),
+            )
+        }
+        // SAFETY: `ShaNi::detect` confirmed sha, sse2, ssse3 and sse4.1.
+        let (aligned, msg1) = unsafe { check(vec(c.pad0), vec(c.pad1)) };
+        assert_eq!(aligned, [0; 4]);
+        assert_eq!(msg1, c.pad0);
+    }
 }
