@@ -64,6 +64,7 @@ pub(super) unsafe fn run(
     // All other vector registers are declared clobbered; no stack, no flags beyond `dec`.
     unsafe {
         asm!(
+            ".p2align 6",
             "2:",
             "vpshufd $0x1b, %xmm1, %xmm3",
             "vpshufd $0x1b, %xmm2, %xmm5",
