@@ -95,8 +95,9 @@
 //! Servers differ: on AMD EPYC (Zen 2–4) interleaved SHA-NI streams win, on Intel Xeon with
 //! AVX-512 a 16-lane vector kernel wins, on ARM the SHA2 extensions (`perf.md` §3, §6). A
 //! binary built for one fleet runs on the other, so [`crate::core::Backend::selected`] asks
-//! the CPU at run time (`cpufeatures`, cached once) and picks SHA-NI ×2 or AVX-512 ×16 —
-//! timing the two for a millisecond when a CPU has both, because which one wins is a matter of
+//! the CPU at run time (`cpufeatures`, cached once) and picks SHA-NI ×2 (compiled, or the
+//! hand-scheduled assembly loop where AVX is there too) or AVX-512 ×16 — timing the candidates
+//! for a millisecond when a CPU can run several, because which one wins is a matter of
 //! microarchitecture, not of feature bits (Zen 4: SHA-NI; Intel Xeon and Zen 5: AVX-512) — else
 //! AVX2 ×8, else the portable scalar kernel (aarch64: SHA2 ×2). The vector kernels (AVX2,
 //! AVX-512) share one generic lane algorithm that is also compiled over plain arrays for the
@@ -121,3 +122,16 @@
 //! block, so the HMAC pads are hashed once per account; the padding words of every later block
 //! are constants — is precomputed, and the state stays in the kernel's register layout for all
 //! 1000 iterations.
+//!
+//! ## Why one kernel is assembly
+//! `shani-x2-asm` is the one hot loop not left to the compiler. Where the SHA unit itself is
+//! the bound (AMD Zen 1 issues `sha256rnds2` only every second cycle), every other instruction
+//! in the loop competes for issue slots, and LLVM's version of the loop carries ~235 register
+//! copies per iteration (two-operand SSE forms, the implicit `xmm0` operand of `sha256rnds2`)
+//! and reloads the pad states. The assembly uses three-operand VEX.128 forms for everything
+//! that is not a SHA instruction and keeps constants as memory operands: 484 instructions per
+//! iteration instead of 687, 5–10 % more verifiers per second, and the difference between
+//! 2.9× and 3.1× the `pbkdf2` crate on the build host (README). It is generated from one
+//! description of a four-round step (`tools/gen_x86_shani_asm.py`; a test keeps the committed
+//! file equal to the generator's output), checked by the same differential tests as every
+//! other kernel, and chosen by the run-time calibration only where it is actually faster.

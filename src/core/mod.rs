@@ -12,7 +12,8 @@
 //! 2. keep the hash state in the backend's native layout between iterations and feed the
 //!    previous digest as message words without byte swaps ([technique 2]);
 //! 3. run several independent verifiers in lock-step ([technique 3]): SHA-NI ×2/×4
-//!    interleaved, AVX2 8 lanes transposed, ARMv8 SHA2 ×2/×4;
+//!    interleaved (×2 also as a hand-scheduled assembly loop), AVX2 8 / AVX-512 16 lanes
+//!    transposed, ARMv8 SHA2 ×2/×4;
 //! 4. pick the kernel at run time with `cpufeatures` ([technique 4]); no global
 //!    `target-cpu`/`+avx2` flags are needed or wanted (`perf.md` §5).
 //!
@@ -220,15 +221,18 @@ impl Backend {
 
     /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
     ///
-    /// x86_64: SHA-NI ×2 if the CPU has SHA-NI (`perf.md` §1.3, §4: the contention-robust
-    /// choice; ×4 is faster only when the core is quiet) and AVX-512 ×16 if it has AVX-512F;
-    /// **if it has both, a short calibration decides** (below); else AVX2 ×8, else portable.
-    /// aarch64: SHA2 ×2, else portable. Other architectures: portable.
+    /// x86_64: the two-lane SHA-NI kernels if the CPU has SHA-NI (`perf.md` §1.3, §4: the
+    /// contention-robust choice; ×4 is faster only when the core is quiet) — compiled
+    /// ([`Backend::ShaNiX2`]) and, with AVX, hand-scheduled ([`Backend::ShaNiX2Asm`]) — and
+    /// AVX-512 ×16 if it has AVX-512F; **if more than one of these can run, a short
+    /// calibration decides** (below); else AVX2 ×8, else portable. aarch64: SHA2 ×2, else
+    /// portable. Other architectures: portable.
     ///
-    /// Why calibrate rather than list CPU models: which of the two wins depends on the
+    /// Why calibrate rather than list CPU models: which one wins depends on the
     /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
-    /// Xeon and AMD Zen 5 (`perf.md` §6) — and model lists go stale (`perf.md` §4 technique
-    /// 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
+    /// Xeon and AMD Zen 5 (`perf.md` §6); the assembly loop's lead over the compiled one is
+    /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`perf.md`
+    /// §4 technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
     /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
     /// backend computes the same bytes; only speed depends on the choice.
     pub fn detected() -> Backend {
@@ -454,12 +458,12 @@ fn dispatch(
             Some(k) => {
                 let done = k.derive_many(keys, salts, iterations, out);
                 // The tail (< 16): SHA-NI ×2 where the CPU has it (Intel Xeon since Ice Lake,
-                // Zen 4/5), else AVX2 ×8 and portable.
-                let tail = if Backend::ShaNiX2.is_available() {
-                    Backend::ShaNiX2
-                } else {
-                    Backend::Avx2X8
-                };
+                // Zen 4/5; every AVX-512 CPU has AVX, so the assembly loop), else AVX2 ×8 and
+                // portable.
+                let tail = [Backend::ShaNiX2Asm, Backend::ShaNiX2]
+                    .into_iter()
+                    .find(|b| b.is_available())
+                    .unwrap_or(Backend::Avx2X8);
                 dispatch(
                     tail,
                     &keys[done..],
