@@ -6,10 +6,13 @@
 //! constant padding words ([`DIGEST_PAD`]), and the accumulator is XOR-ed in the same
 //! layout. Only at the end is it converted back to `A..H` and written big-endian.
 //!
-//! Every function here touches only `xmm` registers in legacy-SSE encoding and is compiled
-//! with exactly `sha,sse2,ssse3,sse4.1` — never `avx`/`avx2` — so no SSE↔AVX transition can
-//! occur inside a kernel (`perf.md` §5). The kernels are `#[inline(never)]` so they are never
-//! merged into callers that might use 256-bit VEX code.
+//! Every intrinsic kernel here touches only `xmm` registers in legacy-SSE encoding and is
+//! compiled with exactly `sha,sse2,ssse3,sse4.1` — never `avx`/`avx2` — so no SSE↔AVX
+//! transition can occur inside a kernel (`perf.md` §5). The kernels are `#[inline(never)]` so
+//! they are never merged into callers that might use 256-bit VEX code. The one exception is
+//! `derive_x2_asm` (backend `shani-x2-asm`): compiled with `avx` as well, it runs its loop in
+//! [`super::x86_shani_asm`], whose non-SHA instructions are VEX.128 — never 256-bit — entered
+//! after `vzeroupper`, which is the mixing `perf.md` §5 allows.
 
 #![allow(clippy::needless_range_loop)] // lanes are indexed in lock-step on purpose
 
@@ -106,6 +109,7 @@ impl ShaNiAvx {
             // features `derive_x2_asm` is compiled with and its assembly uses.
             unsafe { derive_x2_asm(k, s, iterations, o) }
         });
+        // A `ShaNiAvx` proves every feature a `ShaNi` stands for (and AVX besides).
         ShaNi(()).run::<1>(&keys[done..], &salts[done..], iterations, &mut out[done..]);
     }
 }
