@@ -102,7 +102,10 @@
 //! AVX2 ×8, else the portable scalar kernel (aarch64: SHA2 ×2). The vector kernels (AVX2,
 //! AVX-512) share one generic lane algorithm that is also compiled over plain arrays for the
 //! tests, so the AVX-512 backend, which no build machine here can run, adds only one-line
-//! instruction wrappers to code that is tested everywhere. Each kernel lives in its own module
+//! instruction wrappers to code that is tested everywhere — and, because "tested everywhere"
+//! is not "run on that CPU", detection hands out no kernel that fails a known-answer
+//! self-test against the `pbkdf2` crate on the machine itself
+//! ([`crate::core::Backend::passes_self_test`]). Each kernel lives in its own module
 //! compiled with exactly the features it needs (`#[target_feature]`); a proof token that only
 //! detection can create guards every call, which is what the `// SAFETY:` comments point to.
 //! The crate is never built with `-C target-cpu=native` or a global `+avx2`: on AMD Zen that

@@ -235,18 +235,25 @@ impl Backend {
     /// §4 technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
     /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
     /// backend computes the same bytes; only speed depends on the choice.
+    ///
+    /// Every candidate must first pass its known-answer self-test
+    /// ([`Backend::passes_self_test`]); one that fails is reported once on standard error and
+    /// never used, so a kernel that misbehaves on a CPU nobody here has tested on (the
+    /// AVX-512 kernel has never run on real hardware in this project) costs speed, not
+    /// correctness.
     pub fn detected() -> Backend {
         static DETECTED: OnceLock<Backend> = OnceLock::new();
         *DETECTED.get_or_init(|| {
+            let usable = |b: &Backend| b.is_available() && b.passes_self_test_or_report();
             let contenders: Vec<Backend> =
                 [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
                     .into_iter()
-                    .filter(|b| b.is_available())
+                    .filter(usable)
                     .collect();
             match contenders.as_slice() {
                 [] => [Backend::Avx2X8, Backend::Aarch64Sha2X2]
                     .into_iter()
-                    .find(|b| b.is_available())
+                    .find(usable)
                     .unwrap_or(Backend::Portable),
                 [only] => *only,
                 several => fastest(several),
@@ -263,7 +270,8 @@ impl Backend {
     pub fn selected() -> Backend {
         static SELECTED: OnceLock<Backend> = OnceLock::new();
         *SELECTED.get_or_init(|| match Backend::from_env() {
-            Ok(Some(b)) => b,
+            Ok(Some(b)) if b.passes_self_test_or_report() => b,
+            Ok(Some(_)) => Backend::detected(),
             Ok(None) => Backend::detected(),
             Err(e) => {
                 let fallback = Backend::detected();
@@ -271,6 +279,30 @@ impl Backend {
                 fallback
             }
         })
+    }
+
+    /// Runs the backend's known-answer self-test: 19 inputs (a full 16-lane group, a pair
+    /// and a single, so every kernel width and tail path of every backend runs) × 3
+    /// iterations, compared with the `pbkdf2` crate. Takes microseconds (the
+    /// `pbkdf2` crate's share dominates). [`Backend::detected`] and [`Backend::selected`]
+    /// use no backend that fails it; [`derive_many_with`] does not run it (it is what the
+    /// tests use to compare backends).
+    ///
+    /// `false` for a backend this CPU cannot run.
+    pub fn passes_self_test(self) -> bool {
+        self.is_available() && self_test_passes(|k, s, it, o| run(self, k, s, it, o))
+    }
+
+    /// [`Backend::passes_self_test`], saying on standard error when it fails.
+    fn passes_self_test_or_report(self) -> bool {
+        let ok = self.passes_self_test();
+        if !ok && self.is_available() {
+            eprintln!(
+                "phsync: PBKDF2 backend {self} failed its known-answer self-test on this CPU; \
+                 not used (please report: CPU model and this message)"
+            );
+        }
+        ok
     }
 
     /// The backend `PHSYNC_BACKEND` asks for: `Ok(None)` if unset or empty.
@@ -292,6 +324,33 @@ impl Backend {
             Err(BackendUnavailable { backend: b }.into())
         }
     }
+}
+
+/// Whether `derive` computes the same bytes as the `pbkdf2` crate on the self-test inputs
+/// (see [`Backend::passes_self_test`]). Inputs are fixed and not secret.
+fn self_test_passes(
+    derive: impl Fn(&[[u8; KEY_LEN]], &[[u8; SALT_LEN]], u32, &mut [[u8; OUT_LEN]]),
+) -> bool {
+    const ITEMS: usize = 16 + 2 + 1;
+    const ITERATIONS: u32 = 3;
+    let hex = b"0123456789ABCDEF";
+    let mut keys = [[0u8; KEY_LEN]; ITEMS];
+    let mut salts = [[0u8; SALT_LEN]; ITEMS];
+    for (i, (key, salt)) in keys.iter_mut().zip(&mut salts).enumerate() {
+        for j in 0..KEY_LEN / 2 {
+            key[2 * j] = hex[(i * 7 + j * 5) % 16];
+        }
+        for (j, b) in salt.iter_mut().enumerate() {
+            *b = (i * 31 + j * 17) as u8;
+        }
+    }
+    let mut got = [[0u8; OUT_LEN]; ITEMS];
+    derive(&keys, &salts, ITERATIONS, &mut got);
+    keys.iter().zip(&salts).zip(&got).all(|((key, salt), got)| {
+        let mut want = [0u8; OUT_LEN];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, ITERATIONS, &mut want);
+        want == *got
+    })
 }
 
 /// The fastest of `candidates` on this CPU, measured (see [`Backend::detected`]).
@@ -541,6 +600,28 @@ mod tests {
             fastest(&[Backend::ShaNiX2, Backend::Portable]),
             Backend::ShaNiX2
         );
+    }
+
+    /// Every backend this CPU can run passes the self-test; a kernel wrong in one tail item,
+    /// or one that writes nothing, fails it.
+    #[test]
+    fn self_test_accepts_correct_kernels_and_rejects_wrong_ones() {
+        for b in Backend::available() {
+            assert!(b.passes_self_test(), "{b}");
+        }
+        let correct = |k: &[[u8; KEY_LEN]], s: &[[u8; SALT_LEN]], it, o: &mut [[u8; OUT_LEN]]| {
+            run(Backend::Portable, k, s, it, o)
+        };
+        assert!(self_test_passes(correct));
+        assert!(!self_test_passes(|k, s, it, o| {
+            correct(k, s, it, o);
+            o[18][31] ^= 1;
+        }));
+        assert!(!self_test_passes(|_, _, _, _| {}));
+        assert!(!self_test_passes(|k, s, it, o| correct(k, s, it + 1, o)));
+        for b in Backend::ALL.iter().filter(|b| !b.is_available()) {
+            assert!(!b.passes_self_test(), "{b} is not available here");
+        }
     }
 
     #[test]
