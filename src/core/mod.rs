@@ -244,7 +244,7 @@ impl Backend {
     pub fn detected() -> Backend {
         static DETECTED: OnceLock<Backend> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            let usable = |b: &Backend| b.is_available() && b.passes_self_test_or_report();
+            let usable = |b: &Backend| b.passes_self_test_or_report();
             let contenders: Vec<Backend> =
                 [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
                     .into_iter()
@@ -263,16 +263,16 @@ impl Backend {
 
     /// The backend [`derive()`] and [`derive_many`] use, chosen once per process and cached.
     ///
-    /// If `PHSYNC_BACKEND` is set it must name an available backend; an unknown or
-    /// unavailable name is reported once on standard error and the detected backend
+    /// If `PHSYNC_BACKEND` is set it must name an available backend that passes its
+    /// self-test ([`Backend::passes_self_test`]); an unknown or unavailable name, or a
+    /// failed self-test, is reported once on standard error and the detected backend
     /// ([`Backend::detected`]) is used instead — never an unsupported kernel. Use
     /// [`Backend::from_env`] to see the problem as a value.
     pub fn selected() -> Backend {
         static SELECTED: OnceLock<Backend> = OnceLock::new();
         *SELECTED.get_or_init(|| match Backend::from_env() {
             Ok(Some(b)) if b.passes_self_test_or_report() => b,
-            Ok(Some(_)) => Backend::detected(),
-            Ok(None) => Backend::detected(),
+            Ok(_) => Backend::detected(),
             Err(e) => {
                 let fallback = Backend::detected();
                 eprintln!("phsync: {BACKEND_ENV}: {e}; using {fallback}");
@@ -293,7 +293,8 @@ impl Backend {
         self.is_available() && self_test_passes(|k, s, it, o| run(self, k, s, it, o))
     }
 
-    /// [`Backend::passes_self_test`], saying on standard error when it fails.
+    /// [`Backend::passes_self_test`] (so `false` for an unavailable backend), saying on
+    /// standard error when an available one fails.
     fn passes_self_test_or_report(self) -> bool {
         let ok = self.passes_self_test();
         if !ok && self.is_available() {
