@@ -13,7 +13,6 @@
 //! could not be read or decoded or objects failed to decrypt (after printing everything that
 //! could be processed), 2 for bad arguments.
 
-use std::cell::RefCell;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +20,11 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use phsync::Iterations;
-use phsync::batch::{CancelToken, Runner, Summary, SyncPolicy, SyncState, drs_item};
+use phsync::batch::{
+    CancelToken, DrsSync, HeldBack, Outcome, OutcomeSink, Runner, Summary, SyncPolicy,
+};
 use phsync::drs::{Reply, SessionKey};
+use phsync::state::{NoStore, StateStore};
 
 /// The bundled input: a real capture from a Samba 4.17 AD DC, replicated by Samba's own client
 /// over Kerberos (32-byte session key), the whole domain NC in three chunks.
@@ -47,9 +49,11 @@ options:
   --force-change-password   sync pwdLastSet=0 accounts with must_change_password (Entra
                             Connect's ForcePasswordChangeOnLogOn) instead of skipping them
   --include-disabled        sync disabled accounts too
-  --state FILE              change detection: read the previous run's state from FILE (if it
-                            exists) and write the new state back; unchanged passwords are
-                            skipped as \"unchanged\"
+  --state FILE              the incremental-sync state store (an SQLite file, created if
+                            missing; needs --features sqlite): objects of incremental
+                            replies are merged with what it remembers, unchanged passwords
+                            are skipped as \"unchanged\", and each reply's state and
+                            watermark are committed once its lines are written
   --quiet                   no progress bar and no summary
   -h, --help                this text";
 
@@ -130,6 +134,35 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, Str
     Ok(Some(options))
 }
 
+/// stdout as JSON Lines: flushed before every state commit, so a committed reply's lines have
+/// left the process.
+struct JsonLines<W: Write> {
+    out: W,
+    error: Option<std::io::Error>,
+    stop: CancelToken,
+}
+
+impl<W: Write> OutcomeSink for &mut JsonLines<W> {
+    fn outcome(&mut self, outcome: Outcome) {
+        if self.error.is_none() {
+            let line = serde_json::to_writer(&mut self.out, &outcome)
+                .map_err(std::io::Error::other)
+                .and_then(|()| self.out.write_all(b"\n"));
+            if let Err(e) = line {
+                self.error = Some(e);
+                self.stop.cancel();
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &self.error {
+            Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            None => self.out.flush(),
+        }
+    }
+}
+
 /// The replies, read and decoded one at a time as the runner asks for objects.
 enum Input {
     Files(Vec<PathBuf>),
@@ -158,6 +191,21 @@ impl Input {
     }
 }
 
+#[cfg(feature = "sqlite")]
+fn open_store(path: &std::path::Path) -> Result<Box<dyn StateStore>, String> {
+    phsync::state::SqliteStore::open(path)
+        .map(|s| Box::new(s) as Box<dyn StateStore>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_store(path: &std::path::Path) -> Result<Box<dyn StateStore>, String> {
+    Err(format!(
+        "--state {}: this build has no state store (build with --features sqlite)",
+        path.display()
+    ))
+}
+
 fn run(options: Options) -> Result<(), String> {
     let Options {
         mut keys,
@@ -179,39 +227,13 @@ fn run(options: Options) -> Result<(), String> {
         Input::Files(files)
     };
 
-    let previous = match &state_file {
-        Some(path) if path.exists() => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read state: {e}", path.display()))?;
-            serde_json::from_str::<SyncState>(&text)
-                .map_err(|e| format!("{}: not a phsync state file: {e}", path.display()))?
-        }
-        _ => SyncState::new(),
+    let store: Box<dyn StateStore> = match &state_file {
+        Some(path) => open_store(path)?,
+        None => Box::new(NoStore),
     };
-    let next_state = RefCell::new(previous.clone());
-
-    // Replies are decoded lazily; a reply's progress is recorded once its objects are queued.
-    let input_error: RefCell<Option<String>> = RefCell::new(None);
-    let mut reply_index = 0;
-    let mut pending: std::vec::IntoIter<phsync::drs::ReplicatedObject> = Vec::new().into_iter();
-    let items = std::iter::from_fn(|| {
-        loop {
-            if let Some(object) = pending.next() {
-                return Some(drs_item(&object, &keys));
-            }
-            if reply_index == input.len() || input_error.borrow().is_some() {
-                return None;
-            }
-            match input.load(reply_index) {
-                Ok(reply) => {
-                    next_state.borrow_mut().record_reply(&reply);
-                    pending = reply.into_objects().into_iter();
-                }
-                Err(e) => *input_error.borrow_mut() = Some(e),
-            }
-            reply_index += 1;
-        }
-    });
+    // Replies are read and decoded lazily; a file that cannot be read is reported and the
+    // remaining files are still processed (the state's watermark then stays before it).
+    let replies = (0..input.len()).map(|i| input.load(i));
 
     let bar = if quiet {
         ProgressBar::hidden()
@@ -232,34 +254,27 @@ fn run(options: Options) -> Result<(), String> {
     };
 
     let started = Instant::now();
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut write_error: Option<std::io::Error> = None;
     // A reader that goes away (e.g. `| head`) stops the run instead of hashing for nobody.
     let stop = CancelToken::new();
     let runner = Runner::new(policy)
-        .previous_state(&previous)
         .on_progress(&progress)
         .cancel_token(stop.clone());
-    let summary = runner.run(items, |outcome| {
-        next_state.borrow_mut().observe(&outcome);
-        if write_error.is_none() {
-            let line = serde_json::to_writer(&mut out, &outcome)
-                .map_err(std::io::Error::other)
-                .and_then(|()| out.write_all(b"\n"));
-            write_error = line.err();
-            if write_error.is_some() {
-                stop.cancel();
-            }
-        }
-    });
-    let flushed = out.flush();
+    let mut out = JsonLines {
+        out: BufWriter::new(std::io::stdout().lock()),
+        error: None,
+        stop: stop.clone(),
+    };
+    let mut sync = DrsSync::new(store, keys);
+    let report = sync.run_to(&runner, replies, &mut out);
+    let flushed = out.out.flush();
     bar.finish_and_clear();
-    match write_error.or(flushed.err()) {
+    match out.error.take().or(flushed.err()) {
         Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
         Some(e) => return Err(format!("cannot write to stdout: {e}")),
         None => {}
     }
+    let report = report.map_err(|e| e.to_string())?;
+    let summary = &report.summary;
 
     if !quiet {
         let secs = started.elapsed().as_secs_f64();
@@ -279,22 +294,45 @@ fn run(options: Options) -> Result<(), String> {
         );
     }
 
-    if let Some(e) = input_error.into_inner() {
-        return Err(e);
+    for (_, error) in &report.unreadable {
+        eprintln!("phsync: {error}");
     }
-    if let Some(path) = &state_file {
-        let tmp = path.with_extension("tmp");
-        let json = serde_json::to_string_pretty(&next_state.into_inner())
-            .map_err(|e| format!("cannot encode state: {e}"))?;
-        std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("{}: cannot write state: {e}", path.display()))?;
+    if let (Some(path), Some(held)) = (&state_file, &report.held_back) {
+        eprintln!(
+            "phsync: {}: replication watermark not advanced past {}: the next run asks for \
+             those changes again",
+            path.display(),
+            match held {
+                HeldBack::Unreadable { index, .. } => format!("reply {index} (unreadable)"),
+                HeldBack::FailedObjects { index, failed } =>
+                    format!("reply {index} ({failed} objects failed)"),
+                _ => "the point where the run stopped".to_owned(),
+            }
+        );
     }
     let undecryptable = summary.reasons.get("decrypt_failed").copied().unwrap_or(0);
     if undecryptable > 0 {
         return Err(format!(
             "{undecryptable} objects failed to decrypt: is --session-key the key of the \
              connection that received these replies?"
+        ));
+    }
+    let unknown = summary.reasons.get("unknown_object").copied().unwrap_or(0);
+    if unknown > 0 {
+        return Err(format!(
+            "{unknown} objects of an incremental reply are unknown to {}: run a full \
+             replication first",
+            match &state_file {
+                Some(path) => format!("the state store {}", path.display()),
+                None => "this run (no --state given)".to_owned(),
+            }
+        ));
+    }
+    if !report.unreadable.is_empty() || summary.failed > 0 {
+        return Err(format!(
+            "{} unreadable replies, {} objects failed",
+            report.unreadable.len(),
+            summary.failed
         ));
     }
     Ok(())

@@ -12,7 +12,8 @@
 //! |---|---|
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
-//! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order |
+//! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order; [`batch::DrsSync`] merges incremental replies with the stored state |
+//! | [`state`] | the state store of incremental sync: per-object facts and the replication watermark ([`state::StateStore`]; SQLite with feature `sqlite`) |
 //! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
 //! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
 //!
@@ -48,6 +49,7 @@ pub mod ldap;
 pub mod manual;
 mod nt;
 mod params;
+pub mod state;
 mod verifier;
 
 pub use crate_error::Error;

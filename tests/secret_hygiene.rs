@@ -238,7 +238,7 @@ fn decrypted_real_accounts_print_no_secret() {
                 texts.extend(k.credentials().iter().map(|key| format!("{key:?}")));
             }
         }
-        let sync = SyncAccount::from_drs(o, &acc);
+        let sync = phsync::batch::drs_item(o, std::slice::from_ref(&key));
         texts.push(format!("{sync:?}"));
         for t in &texts {
             for s in &secrets {

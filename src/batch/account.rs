@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::NtHash;
+pub use crate::state::{ObjectKind, PasswordStamp, SyncedPassword};
 
 /// Who an account is: the fields a sync engine needs to address it in the cloud.
 ///
@@ -33,41 +34,6 @@ impl Identity {
     }
 }
 
-/// What kind of directory object an account is, from its object classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ObjectKind {
-    /// A user (objectClass `user` without `computer`, or a Samba-schema account).
-    User,
-    /// `inetOrgPerson`: Entra Connect does not support it for PHS (`ecosystem.md` §2.1).
-    InetOrgPerson,
-    /// A computer (objectClass `computer`), including domain controllers.
-    Computer,
-    /// Anything else: groups, containers, OUs, the naming context head, trusts…
-    Other,
-}
-
-impl ObjectKind {
-    /// Classifies by lDAPDisplayNames of objectClass (any case).
-    pub fn from_object_classes<S: AsRef<str>>(classes: &[S]) -> ObjectKind {
-        let has = |name: &str| {
-            classes
-                .iter()
-                .any(|c| c.as_ref().eq_ignore_ascii_case(name))
-        };
-        if has("computer") {
-            ObjectKind::Computer
-        } else if has("inetOrgPerson") {
-            ObjectKind::InetOrgPerson
-        } else if has("user") {
-            ObjectKind::User
-        } else {
-            ObjectKind::Other
-        }
-    }
-}
-
 /// The account's current password as the source delivered it.
 ///
 /// The three cases are kept apart on purpose: an attribute that is absent (not replicated,
@@ -82,6 +48,9 @@ pub enum PasswordState {
     NoValue,
     /// The current NT hash.
     Present(NtHash),
+    /// The account has a password (an earlier reply said so, and the store remembers it),
+    /// but this source item does not carry it: an incremental reply that did not change it.
+    NotReplicated,
 }
 
 impl PasswordState {
@@ -92,18 +61,6 @@ impl PasswordState {
             _ => None,
         }
     }
-}
-
-/// When and how often the password was last written, from the source's replication metadata
-/// (`unicodePwd`'s `PROPERTY_META_DATA_EXT` for DRS, `drs.md` §3.4) or an equivalent.
-///
-/// Change detection compares stamps: equal stamp, same password.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PasswordStamp {
-    /// The attribute's version: incremented on every password write.
-    pub version: u32,
-    /// The originating write time, Unix seconds.
-    pub changed_unix: i64,
 }
 
 /// One account as a source delivers it to the batch runner.
@@ -129,6 +86,10 @@ pub struct SyncAccount {
     pub password: PasswordState,
     /// When the password last changed, when the source knows.
     pub password_stamp: Option<PasswordStamp>,
+    /// The password a previous run synced, as a state store remembers it; the policy skips
+    /// the account as `unchanged` when it equals [`SyncAccount::password_stamp`] (and
+    /// pwdLastSet).
+    pub last_synced: Option<SyncedPassword>,
 }
 
 impl SyncAccount {
@@ -148,6 +109,7 @@ impl SyncAccount {
             is_critical_system_object: false,
             password: PasswordState::Present(nt),
             password_stamp: None,
+            last_synced: None,
         }
     }
 }
@@ -167,6 +129,16 @@ pub enum FailReason {
     Cancelled,
     /// The operating system's random number generator failed to produce a salt.
     RandomFailed,
+    /// An incremental reply carries part of an object that no stored state knows: it cannot
+    /// be decided (a full sync is needed).
+    UnknownObject,
+    /// The account is in scope and has a password that was never synced, but the reply does
+    /// not carry it (e.g. an account enabled without a password change): its secrets must be
+    /// replicated (`EXOP_REPL_SECRET`) or a full sync run.
+    PasswordNotReplicated,
+    /// A non-secret attribute has the wrong size or too many values (e.g. a 3-byte
+    /// userAccountControl): a malformed reply, not a wrong session key.
+    InvalidAttribute,
 }
 
 impl FailReason {
@@ -178,6 +150,9 @@ impl FailReason {
             FailReason::InvalidInput => "invalid_input",
             FailReason::Cancelled => "cancelled",
             FailReason::RandomFailed => "random_failed",
+            FailReason::UnknownObject => "unknown_object",
+            FailReason::PasswordNotReplicated => "password_not_replicated",
+            FailReason::InvalidAttribute => "invalid_attribute",
         }
     }
 }

@@ -1,11 +1,10 @@
-//! DRS replication as a batch source: every replicated object becomes one [`SourceItem`],
-//! an account when it decrypts, a [`SourceFailure`] naming the object when it does not.
+//! DRS replication as a stand-alone batch source: every replicated object becomes one
+//! [`SourceItem`], an account when it decrypts, a failure naming the object when it does not.
+//! (With a state store, use [`super::DrsSync`].)
 
-use super::account::{
-    FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
-    SyncAccount,
-};
-use crate::drs::{Account, Attr, HashState, ReplicatedObject, Reply, Secrets, SessionKey};
+use super::account::{Identity, SourceItem};
+use super::merge::merge;
+use crate::drs::{ReplicatedObject, Reply, SessionKey};
 
 /// Base64 (RFC 4648, with padding) of the objectGUID's 16 wire bytes: the Entra ID
 /// `immutableId` / source anchor convention.
@@ -43,64 +42,19 @@ pub fn object_identity(object: &ReplicatedObject) -> Identity {
     }
 }
 
-fn is_critical_system_object(object: &ReplicatedObject) -> bool {
-    object
-        .attribute(Attr::IsCriticalSystemObject)
-        .and_then(|a| a.values().next().and_then(|v| <[u8; 4]>::try_from(v).ok()))
-        .is_some_and(|b| u32::from_le_bytes(b) != 0)
-}
-
-impl SyncAccount {
-    /// The batch view of a decrypted DRS account (`object` supplies the attributes the
-    /// [`Account`] view does not carry, such as isCriticalSystemObject).
-    pub fn from_drs(object: &ReplicatedObject, account: &Account) -> SyncAccount {
-        let guid = account.object_guid();
-        SyncAccount {
-            identity: Identity {
-                source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
-                object_guid: guid.map(|g| g.to_string()),
-                sid: account.sid().map(|s| s.to_string()),
-                sam_account_name: account.sam_account_name().map(str::to_owned),
-                user_principal_name: account.user_principal_name().map(str::to_owned),
-                distinguished_name: account.dn().map(str::to_owned),
-            },
-            kind: ObjectKind::from_object_classes(account.object_classes()),
-            rid: account.rid(),
-            user_account_control: account.user_account_control(),
-            pwd_last_set: account.pwd_last_set(),
-            is_deleted: account.is_deleted(),
-            is_critical_system_object: is_critical_system_object(object),
-            password: match account.nt_hash_state() {
-                HashState::Absent => PasswordState::Absent,
-                HashState::NoValue => PasswordState::NoValue,
-                HashState::Present(nt) => PasswordState::Present(nt.clone()),
-            },
-            password_stamp: account.unicode_pwd_metadata().map(|m| PasswordStamp {
-                version: m.version(),
-                changed_unix: m.originating_time().to_unix_seconds(),
-            }),
-        }
-    }
-}
-
-/// Decrypts `object` with the candidate `keys` (newest first) into a source item.
+/// Decrypts `object` with the candidate `keys` (newest first) into a source item, with no
+/// stored state: the object stands alone, as in a full replication. Incremental replies need
+/// [`super::DrsSync`] and a state store, which merge each partial object with what is stored.
 ///
-/// Only the current hashes are decrypted ([`Secrets::Current`]): password hash sync needs the
-/// NT hash, not the history or the Kerberos keys. Skipping supplementalCredentials and the
-/// per-entry DES of the histories makes decryption several times cheaper, and keeps a
-/// malformed Kerberos blob from blocking an account's password sync.
+/// Only the current hashes are decrypted ([`crate::drs::Secrets::Current`]): password hash
+/// sync needs the NT hash, not the history or the Kerberos keys. Skipping
+/// supplementalCredentials and the per-entry DES of the histories makes decryption several
+/// times cheaper, and keeps a malformed Kerberos blob from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
-    match object.decrypt_selected(keys, Secrets::Current) {
-        Ok(account) => Ok(SyncAccount::from_drs(object, &account)),
-        Err(err) => Err(Box::new(SourceFailure {
-            identity: object_identity(object),
-            reason: FailReason::DecryptFailed,
-            detail: err.to_string(),
-        })),
-    }
+    merge(object, keys, None).item
 }
 
-/// Every object of `reply`, in wire order, as source items.
+/// Every object of `reply`, in wire order, as stand-alone source items (see [`drs_item`]).
 pub fn drs_items<'a>(
     reply: &'a Reply,
     keys: &'a [SessionKey],

@@ -9,7 +9,9 @@
 //! and anything else that can fill a [`SyncAccount`].
 
 mod account;
+mod drs_sync;
 mod from_drs;
+mod merge;
 mod outcome;
 mod policy;
 mod runner;
@@ -18,8 +20,9 @@ pub mod time;
 
 pub use account::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
-    SyncAccount,
+    SyncAccount, SyncedPassword,
 };
+pub use drs_sync::{DrsSync, HeldBack, OutcomeSink, SyncReport};
 pub use from_drs::{drs_item, drs_items, object_identity, source_anchor};
 pub use outcome::{Failure, Outcome, Record, SkipReason};
 pub use policy::{
@@ -29,4 +32,4 @@ pub use policy::{
 pub use runner::{
     CancelToken, DEFAULT_CHUNK_SIZE, DEFAULT_SUB_BATCH, Outcomes, ProgressFn, Runner, Summary,
 };
-pub use state::{ReplicationProgress, SyncState};
+pub use state::SyncState;

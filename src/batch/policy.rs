@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::account::{ObjectKind, PasswordState, SyncAccount};
+use super::account::{FailReason, ObjectKind, PasswordState, SyncAccount};
 use super::outcome::SkipReason;
 use super::state::SyncState;
 use crate::Iterations;
@@ -86,12 +86,19 @@ pub enum Decision {
     },
     /// Do not sync.
     Skip(SkipReason),
+    /// In scope, but cannot be synced from this input (reported as failed).
+    Fail(FailReason),
 }
 
 impl SyncPolicy {
     /// Applies the rules in order: deleted, not a user, critical system object, no
     /// sAMAccountName, replication conflict, service account, caller filter, disabled, no
-    /// password, temporary password, unchanged since `previous`.
+    /// password, temporary password, unchanged (since `previous`, or since the
+    /// [`SyncAccount::last_synced`] a state store remembers).
+    ///
+    /// A password the input does not carry ([`PasswordState::NotReplicated`]) is `unchanged`
+    /// when it is the one last synced, and otherwise fails as `password_not_replicated`: the
+    /// cloud has no verifier for it and this input cannot give one.
     pub fn decide(&self, account: &SyncAccount, previous: Option<&SyncState>) -> Decision {
         use SkipReason::*;
         let uac = account.user_account_control.unwrap_or(0);
@@ -121,11 +128,27 @@ impl SyncPolicy {
             Some(Filtered)
         } else if !self.include_disabled && uac & UF_ACCOUNTDISABLE != 0 {
             Some(Disabled)
-        } else if !matches!(account.password, PasswordState::Present(_)) {
+        } else if matches!(
+            account.password,
+            PasswordState::Absent | PasswordState::NoValue
+        ) {
             Some(NoPassword)
         } else if must_change && !self.force_password_change_on_logon {
             Some(TemporaryPassword)
-        } else if previous.is_some_and(|p| p.is_unchanged(account)) {
+        } else if matches!(account.password, PasswordState::NotReplicated) {
+            let same = account
+                .last_synced
+                .zip(account.password_stamp)
+                .is_some_and(|(synced, now)| synced.stamp == now);
+            if !same {
+                return Decision::Fail(FailReason::PasswordNotReplicated);
+            }
+            Some(Unchanged)
+        } else if previous.is_some_and(|p| p.is_unchanged(account))
+            || account.last_synced.is_some_and(|s| {
+                Some(s.stamp) == account.password_stamp && s.pwd_last_set == account.pwd_last_set
+            })
+        {
             Some(Unchanged)
         } else {
             None

@@ -245,6 +245,13 @@ impl<'a> Runner<'a> {
                 account,
                 must_change_password,
             },
+            Decision::Fail(reason) => Slot::Done(Outcome::Failed {
+                identity: account.identity,
+                failure: Failure {
+                    reason,
+                    detail: failure_detail(reason).into(),
+                },
+            }),
         }
     }
 
@@ -332,6 +339,18 @@ impl<'a> Runner<'a> {
         if let Some(progress) = self.progress {
             progress(summary);
         }
+    }
+}
+
+/// What a policy failure means, for people.
+fn failure_detail(reason: FailReason) -> &'static str {
+    match reason {
+        FailReason::PasswordNotReplicated => {
+            "the account is in scope and its password was never synced, but this input does \
+             not carry the password (it did not change): replicate the account's secrets \
+             (EXOP_REPL_SECRET) or run a full sync"
+        }
+        _ => "the sync policy could not process this account",
     }
 }
 

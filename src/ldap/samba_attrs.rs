@@ -327,6 +327,7 @@ pub fn account_from_entry(entry: &Entry, now_unix: i64) -> SourceItem {
         is_critical_system_object: false,
         password,
         password_stamp,
+        last_synced: None,
     })
 }
 

@@ -16,13 +16,22 @@ Three captures, each one RPC connection with its own session key:
                       with no partial attribute set, so every attribute of every object and
                       the linked values (group membership) arrive.
 
+  impacket-ntlm-incremental  (a sequence, with PHSYNC_INTEROP_SMBCONF) impacket, NTLMSSP, one
+                      connection: the whole NC as impacket-ntlm-nc, then two rounds of directory
+                      changes (passwords, a new user, must-change, disable, enable, delete) made
+                      through Samba's bindings on the running DC's sam.ldb, each followed by an
+                      incremental cycle from the previous usnvecTo: the delta replies that carry
+                      only the changed attributes. The manifest lists each phase's changes and
+                      the outcome the default policy must give.
+
 Each reply is stored exactly as the RPC layer returned it after unsealing: the NDR20 [out]
 stub of opnum 3 (pdwOutVersion, the reply union, the WERROR). Samba's own NDR parser
 (independent of phsync) reads every reply here too; its object counts go in the manifest
 so that the Rust side can compare.
 
 Env: KRB5_CONFIG (a krb5.conf pointing the realm at 127.0.0.1; run.sh writes one),
-PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50), PHSYNC_INTEROP_SKIP_KRB5=1.
+PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50), PHSYNC_INTEROP_SKIP_KRB5=1,
+PHSYNC_INTEROP_SMBCONF (the DC's smb.conf, for the incremental sequence's directory changes).
 """
 
 import os
@@ -237,12 +246,9 @@ def capture_impacket_exop(plan, truth, outdir):
         session_key_hex=key.hex())
 
 
-def capture_impacket_nc(plan, truth, outdir, server_prefixes):
+def impacket_pas(server_prefixes):
+    """PAS_OIDS as a PARTIAL_ATTR_VECTOR_V1_EXT, and the server's own prefix table to send with it."""
     from impacket.dcerpc.v5 import drsuapi
-    from impacket.dcerpc.v5.dtypes import NULL
-    from impacket.uuid import string_to_bin
-    cap = Capture(outdir, "impacket-ntlm-nc")
-    dce, handle, binding, key = impacket_bind(plan)
     attids = sorted(attrtyp(server_prefixes, o) for o in PAS_OIDS)
     pas = drsuapi.PARTIAL_ATTR_VECTOR_V1_EXT()
     pas["dwVersion"] = 1
@@ -261,7 +267,15 @@ def capture_impacket_nc(plan, truth, outdir, server_prefixes):
         e["prefix"]["length"] = len(prefix)
         e["prefix"]["elements"] = list(prefix)
         table.append(e)
-    hwm = (0, 0, 0)
+    return pas, table
+
+
+def impacket_nc_cycle(dce, handle, truth, cap, pas, table, hwm, flags, extra=None):
+    """One replication cycle of the domain NC from `hwm` (usnvecFrom), chunk by chunk until
+    fMoreData is 0. Returns the last reply's usnvecTo."""
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.dcerpc.v5.dtypes import NULL
+    from impacket.uuid import string_to_bin
     for _ in range(1000):
         req = drsuapi.DRSGetNCChanges()
         req["hDrs"] = handle
@@ -275,8 +289,7 @@ def capture_impacket_nc(plan, truth, outdir, server_prefixes):
         v8["usnvecFrom"]["usnReserved"] = hwm[1]
         v8["usnvecFrom"]["usnHighPropUpdate"] = hwm[2]
         v8["pUpToDateVecDest"] = NULL
-        v8["ulFlags"] = (drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
-                         | drsuapi.DRS_NEVER_SYNCED)
+        v8["ulFlags"] = flags
         v8["cMaxObjects"] = CHUNK
         v8["cMaxBytes"] = MAX_BYTES
         v8["ulExtendedOp"] = 0
@@ -285,22 +298,151 @@ def capture_impacket_nc(plan, truth, outdir, server_prefixes):
         v8["PrefixTableDest"]["pPrefixEntry"] = table
         v8["pPartialAttrSetEx1"] = NULL
         data, raw = impacket_call(dce, req)
-        fn = cap.save(data, raw, {"usn_vec_from": list(hwm)})
+        fn = cap.save(data, raw, {"usn_vec_from": list(hwm), **(extra or {})})
         c = fn.out_ctr
-        if not c.more_data:
-            break
         w = c.new_highwatermark
         hwm = (w.tmp_highest_usn, w.reserved_usn, w.highest_usn)
-    else:
-        raise RuntimeError("impacket-ntlm-nc: still fMoreData after 1000 chunks")
+        if not c.more_data:
+            return hwm
+    raise RuntimeError("%s: still fMoreData after 1000 chunks" % cap.id)
+
+
+def capture_impacket_nc(plan, truth, outdir, server_prefixes):
+    from impacket.dcerpc.v5 import drsuapi
+    cap = Capture(outdir, "impacket-ntlm-nc")
+    dce, handle, binding, key = impacket_bind(plan)
+    pas, table = impacket_pas(server_prefixes)
+    impacket_nc_cycle(dce, handle, truth, cap, pas, table, (0, 0, 0),
+                      drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
+                      | drsuapi.DRS_NEVER_SYNCED)
     dce.disconnect()
     return cap.describe(
         client="impacket %s (impacket.dcerpc.v5.drsuapi)" % impacket_version(),
         auth="NTLMSSP over ncacn_ip_tcp, RPC_C_AUTHN_LEVEL_PKT_PRIVACY; key = NTLMSSP exported session key",
         binding=binding,
         request="DRSGetNCChanges V8, whole domain NC, DRS_INIT_SYNC|DRS_WRIT_REP|DRS_GET_ANC|DRS_NEVER_SYNCED, "
-                "cMaxObjects=%d, partial attribute set of %d attributes" % (CHUNK, len(attids)),
+                "cMaxObjects=%d, partial attribute set of %d attributes" % (CHUNK, len(PAS_OIDS)),
         session_key_hex=key.hex())
+
+
+# --------------------------------------------------------------------------------------------
+# impacket, NTLM: a full cycle, then directory changes, then incremental cycles (deltas)
+# --------------------------------------------------------------------------------------------
+
+class Directory:
+    """Changes made to the running DC's sam.ldb through Samba's own bindings, as an admin would
+    with samba-tool; each returns what the next incremental sync should report."""
+
+    def __init__(self, smb_conf, plan, truth):
+        from samba import param
+        from samba.auth import system_session
+        from samba.samdb import SamDB
+        lp = param.LoadParm()
+        lp.load(smb_conf)
+        self.db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+        self.by_role = {a["role"]: a for a in plan["accounts"]}
+        self.truth = truth
+
+    def _filter(self, sam):
+        import ldb
+        return "(sAMAccountName=%s)" % ldb.binary_encode(sam)
+
+    def _sam(self, role):
+        return self.by_role[role]["sam_account_name"]
+
+    def _guid(self, sam):
+        from samba.dcerpc import misc
+        from samba.ndr import ndr_unpack
+        r = self.db.search(base=self.db.domain_dn(), expression=self._filter(sam), attrs=["objectGUID"])
+        return str(ndr_unpack(misc.GUID, r[0]["objectGUID"][0]))
+
+    def _expect(self, role, sam, change, outcome, reason, password=None, must_change=False):
+        return {"role": role, "sam_account_name": sam, "object_guid": self._guid(sam), "change": change,
+                "outcome": outcome, "reason": reason, "password": password,
+                "nt_hash": nt_hash(password) if password is not None else None, "must_change": must_change}
+
+    def set_password(self, role, password):
+        sam = self._sam(role)
+        self.db.setpassword(self._filter(sam), password)
+        return self._expect(role, sam, "password", "synced", None, password)
+
+    def create(self, role, sam, password):
+        self.db.newuser(sam, password, useusernameascn=True)
+        return self._expect(role, sam, "created", "synced", None, password)
+
+    def must_change(self, role, password):
+        sam = self._sam(role)
+        self.db.setpassword(self._filter(sam), password)
+        self.db.force_password_change_at_next_login(self._filter(sam))
+        return self._expect(role, sam, "password + must change", "skipped", "temporary_password", password,
+                            must_change=True)
+
+    def disable(self, role):
+        sam = self._sam(role)
+        self.db.disable_account(self._filter(sam))
+        return self._expect(role, sam, "disabled", "skipped", "disabled")
+
+    def enable(self, role):
+        sam = self._sam(role)
+        self.db.enable_account(self._filter(sam))
+        # enabled, never synced, and the delta carries no password: it must be fetched
+        return self._expect(role, sam, "enabled", "failed", "password_not_replicated")
+
+    def delete(self, role):
+        sam = self._sam(role)
+        guid = self._guid(sam)
+        r = self.db.search(base=self.db.domain_dn(), expression=self._filter(sam), attrs=["dn"])
+        self.db.delete(r[0].dn)
+        return {"role": role, "sam_account_name": sam, "object_guid": guid, "change": "deleted",
+                "outcome": "skipped", "reason": "deleted", "password": None, "nt_hash": None,
+                "must_change": False}
+
+
+def capture_impacket_incremental(plan, truth, outdir, server_prefixes, smb_conf):
+    """The PHS loop on one connection: the whole NC (as impacket-ntlm-nc), then two rounds of
+    directory changes, each followed by an incremental cycle from the previous usnvecTo
+    (DRS_WRIT_REP|DRS_GET_ANC, no DRS_INIT_SYNC), as a sync engine polls."""
+    import random
+    from impacket.dcerpc.v5 import drsuapi
+    rng = random.Random("phsync-incremental:" + plan["seed"])
+
+    def pw(n=12):
+        alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%&()*+,-./:;<=>?@"
+        return "".join(rng.choice(alphabet) for _ in range(n)) + "Zz9!"
+
+    cap = Capture(outdir, "impacket-ntlm-incremental")
+    dce, handle, binding, key = impacket_bind(plan)
+    pas, table = impacket_pas(server_prefixes)
+    d = Directory(smb_conf, plan, truth)
+    phases = []
+
+    def cycle(name, hwm, flags, changes):
+        first = len(cap.replies)
+        hwm = impacket_nc_cycle(dce, handle, truth, cap, pas, table, hwm, flags, {"phase": name})
+        phases.append({"name": name, "replies": [r["file"] for r in cap.replies[first:]],
+                       "objects": sum(r["object_count"] for r in cap.replies[first:]), "changes": changes})
+        return hwm
+
+    hwm = cycle("full", (0, 0, 0), drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
+                | drsuapi.DRS_NEVER_SYNCED, [])
+    delta = drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
+    created = "created.%s" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4))
+    changes = [d.set_password("plain", pw()), d.set_password("history", pw(9)),
+               d.create("created", created, pw(15))]
+    hwm = cycle("delta-1", hwm, delta, changes)
+    changes = [d.must_change("spaces", pw()), d.disable("long"), d.delete("nonbmp"),
+               d.set_password("empty", pw(10)), d.set_password("mustchg", pw()), d.enable("disabled")]
+    hwm = cycle("delta-2", hwm, delta, changes)
+    dce.disconnect()
+    return cap.describe(
+        client="impacket %s (impacket.dcerpc.v5.drsuapi)" % impacket_version(),
+        auth="NTLMSSP over ncacn_ip_tcp, RPC_C_AUTHN_LEVEL_PKT_PRIVACY; key = NTLMSSP exported session key",
+        binding=binding,
+        request="DRSGetNCChanges V8, whole domain NC with the partial attribute set of impacket-ntlm-nc: "
+                "a full cycle (DRS_INIT_SYNC|DRS_WRIT_REP|DRS_GET_ANC|DRS_NEVER_SYNCED), then two "
+                "incremental cycles (DRS_WRIT_REP|DRS_GET_ANC from the previous usnvecTo) after "
+                "directory changes, on the same connection",
+        session_key_hex=key.hex(), phases=phases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +576,15 @@ def main():
         if os.environ.get("PHSYNC_INTEROP_SKIP_KRB5") == "1":
             break
 
+    smb_conf = os.environ.get("PHSYNC_INTEROP_SMBCONF")
+    sequences = []
+    if smb_conf:
+        seq = capture_impacket_incremental(plan, truth, outdir, prefix_table(first), smb_conf)
+        sequences.append(seq)
+        print("   %-20s %3d replies  %5.2fs  key %d bytes  phases %s" % (
+            seq["id"], len(seq["replies"]), seq["seconds"], seq["session_key_len"],
+            ", ".join("%s: %d objects" % (p["name"], p["objects"]) for p in seq["phases"])))
+
     import samba
     write_json(os.path.join(outdir, "manifest.json"), {
         "format": "phsync-interop/1",
@@ -446,6 +597,9 @@ def main():
                    "domain_sid": truth["domain_sid"], "domain_guid": truth["domain_guid"],
                    "password_policy": plan["password_policy"]},
         "captures": captures,
+        # full -> delta -> delta on one connection; run after the captures above, so the
+        # accounts below are the state before the first delta (see each phase's changes)
+        "sequences": sequences,
         "accounts": manifest_accounts(plan, truth),
     })
 

@@ -10,7 +10,8 @@
 #   3. creates users with known passwords (random per run, plus fixed cases)
 #   4. starts `samba -F -M single` (one process, PID recorded)
 #   5. replicates: impacket over NTLM (per object, and the whole NC in
-#      chunks), Samba's own client over Kerberos (whole NC, 32-byte key)
+#      chunks), Samba's own client over Kerberos (whole NC, 32-byte key), and
+#      impacket's PHS loop: whole NC, directory changes, two incremental cycles
 #   6. stops Samba by its PID (TERM, then KILL) and checks the captures
 #      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
 #   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
@@ -197,7 +198,7 @@ echo "   pid $SAMBA_PID"
 step "replicate: impacket/NTLM (per object, whole NC), Samba/Kerberos (whole NC)"
 rm -rf "$OUTDIR/captures" "$OUTDIR/manifest.json"   # only what an earlier run wrote
 mkdir -p "$OUTDIR"
-KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" \
+KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" PHSYNC_INTEROP_SMBCONF="$CONF" \
   "$PY" "$HERE/capture.py" plan.json truth.json "$OUTDIR"
 
 if [ "$KEEP" = 1 ]; then

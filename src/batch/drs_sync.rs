@@ -1,0 +1,416 @@
+//! [`DrsSync`]: DRS replies in, one outcome per replicated object out, and the state store
+//! kept in step — the one adapter between `drs` and the batch runner.
+//!
+//! Each object is read once, merged with its stored record (see `merge`), decided by the
+//! policy and hashed by the [`Runner`]. A reply's records and the watermark it reached are
+//! committed in one [`StateStore::commit`] only after every outcome of that reply reached the
+//! sink. The watermark never moves past a reply that was not delivered whole: once a reply is
+//! unreadable or one of its objects failed, later replies of the same run still get their
+//! outcomes and records, but the watermark stays where it was, so the next run asks the DC
+//! for those changes again (at-least-once, never skipped).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Display;
+
+use super::account::SourceItem;
+use super::merge::merge;
+use super::outcome::Outcome;
+use super::runner::{Runner, Summary};
+use crate::drs::{Guid, Reply, SessionKey};
+use crate::state::{ObjectRecord, ObjectUpdate, StateError, StateStore, SyncedPassword, Watermark};
+
+/// Why the watermark was not advanced to the end of the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeldBack {
+    /// Reply `index` (0-based, in input order) could not be read or decoded.
+    Unreadable {
+        /// Its position in the input.
+        index: usize,
+        /// What went wrong.
+        error: String,
+    },
+    /// Objects of reply `index` failed (decryption, unknown object, …).
+    FailedObjects {
+        /// Its position in the input.
+        index: usize,
+        /// How many of its objects failed.
+        failed: u64,
+    },
+    /// The run stopped early (cancelled, or the state could not be written).
+    Stopped,
+}
+
+/// What a [`DrsSync::run`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// The runner's counts.
+    pub summary: Summary,
+    /// Replies in the input.
+    pub replies: usize,
+    /// Replies whose records were committed.
+    pub committed: usize,
+    /// Replies that could not be read or decoded, with the error.
+    pub unreadable: Vec<(usize, String)>,
+    /// The watermark committed last in this run, if any.
+    pub watermark: Option<Watermark>,
+    /// Why the watermark stopped short of the input's end, if it did.
+    pub held_back: Option<HeldBack>,
+}
+
+/// Where [`DrsSync::run_to`] hands outcomes: implement it to make outcomes durable before
+/// their reply's state is committed (e.g. flush a buffered writer). [`DrsSync::run`] takes a
+/// closure instead, whose flush does nothing.
+pub trait OutcomeSink {
+    /// One outcome, in input order.
+    fn outcome(&mut self, outcome: Outcome);
+
+    /// Makes every outcome handed over so far durable. Called before each commit; an error
+    /// stops the run with nothing more committed.
+    ///
+    /// # Errors
+    /// Whatever kept the outcomes from their destination.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A closure as a sink.
+struct ClosureSink<F>(F);
+
+impl<F: FnMut(Outcome)> OutcomeSink for ClosureSink<F> {
+    fn outcome(&mut self, outcome: Outcome) {
+        (self.0)(outcome);
+    }
+}
+
+enum Pending {
+    /// An object handed to the runner: its record before the outcome is known.
+    Object(Option<ObjectUpdate>),
+    /// The end of reply `index`: `watermark` is `None` when it was unreadable.
+    ReplyEnd {
+        index: usize,
+        watermark: Option<Watermark>,
+    },
+}
+
+/// The shared bookkeeping between the input side (merging) and the sink side (committing),
+/// both on the caller's thread.
+struct Books<S> {
+    store: S,
+    pending: VecDeque<Pending>,
+    /// Records merged but not committed yet, so a later reply of the same run sees them.
+    overlay: HashMap<Guid, (ObjectRecord, usize)>,
+    /// Finished records of the reply being delivered.
+    batch: Vec<ObjectUpdate>,
+    failed_in_reply: u64,
+    last_watermark: Option<Watermark>,
+    report: SyncReport,
+    error: Option<StateError>,
+}
+
+impl<S: StateStore> Books<S> {
+    fn lookup(&mut self, guid: Option<Guid>) -> Result<Option<ObjectRecord>, StateError> {
+        let Some(guid) = guid else { return Ok(None) };
+        if let Some((record, _)) = self.overlay.get(&guid) {
+            return Ok(Some(record.clone()));
+        }
+        self.store.get(&guid)
+    }
+
+    fn remember(&mut self, update: &ObjectUpdate) {
+        let entry = self
+            .overlay
+            .entry(update.guid)
+            .or_insert_with(|| (update.record.clone(), 0));
+        entry.0 = update.record.clone();
+        entry.1 += 1;
+    }
+
+    /// Drops one in-flight claim on `guid`'s overlay record (committed or abandoned).
+    fn release(&mut self, guid: &Guid) {
+        if let Some(entry) = self.overlay.get_mut(guid) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                self.overlay.remove(guid);
+            }
+        }
+    }
+
+    /// Commits every reply at the front of the queue whose outcomes were all delivered.
+    fn drain_ends(&mut self) {
+        while let Some(Pending::ReplyEnd { .. }) = self.pending.front() {
+            let Some(Pending::ReplyEnd { index, watermark }) = self.pending.pop_front() else {
+                unreachable!("front is a ReplyEnd");
+            };
+            self.end_reply(index, watermark);
+        }
+    }
+
+    fn end_reply(&mut self, index: usize, watermark: Option<Watermark>) {
+        if self.report.held_back.is_none() {
+            if watermark.is_none() {
+                let error = self
+                    .report
+                    .unreadable
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, e)| e.clone())
+                    .unwrap_or_default();
+                self.report.held_back = Some(HeldBack::Unreadable { index, error });
+            } else if self.failed_in_reply > 0 {
+                self.report.held_back = Some(HeldBack::FailedObjects {
+                    index,
+                    failed: self.failed_in_reply,
+                });
+            }
+        }
+        self.failed_in_reply = 0;
+        let advance = if self.report.held_back.is_none() {
+            watermark.as_ref()
+        } else {
+            None
+        };
+        if self.error.is_some() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        match self.store.commit(&batch, advance) {
+            Ok(()) => {
+                self.report.committed += 1;
+                if let Some(w) = advance {
+                    self.report.watermark = Some(w.clone());
+                }
+                for u in &batch {
+                    self.release(&u.guid);
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Whether a reply end waits at the front of the queue (its outcomes were all delivered).
+    fn end_ready(&self) -> bool {
+        matches!(self.pending.front(), Some(Pending::ReplyEnd { .. }))
+    }
+
+    /// The sink side: one outcome, matched with the object it is about, before it is handed
+    /// to the sink.
+    fn take(&mut self, outcome: &Outcome) {
+        if self.error.is_some() {
+            // Nothing is committed any more; reply ends left behind are dropped.
+            self.drain_ends();
+        }
+        let Some(Pending::Object(update)) = self.pending.pop_front() else {
+            unreachable!("the runner yields one outcome per object, in order");
+        };
+        match outcome {
+            Outcome::Failed { .. } => {
+                self.failed_in_reply += 1;
+                // The stored record stays as it was; drop this run's overlay claim.
+                if let Some(u) = update {
+                    self.release(&u.guid);
+                }
+            }
+            Outcome::Synced(record) => {
+                if let Some(mut u) = update {
+                    u.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
+                        stamp,
+                        pwd_last_set: record.pwd_last_set,
+                    });
+                    self.batch.push(u);
+                }
+            }
+            Outcome::Skipped { .. } => self.batch.extend(update),
+        }
+    }
+}
+
+/// Flushes the sink, then commits every reply whose outcomes were all delivered.
+fn flush_and_commit<S: StateStore, K: OutcomeSink>(b: &mut Books<S>, sink: &mut K) {
+    if b.error.is_none() {
+        match sink.flush() {
+            Ok(()) => b.drain_ends(),
+            Err(e) => b.error = Some(StateError::Sink(e)),
+        }
+    }
+}
+
+/// DRS replies through the sync policy and the hashing runner, merged with and committed to a
+/// [`StateStore`].
+///
+/// ```
+/// use phsync::batch::{DrsSync, Runner, SyncPolicy};
+/// use phsync::drs::{Reply, SessionKey};
+/// use phsync::state::MemoryStore;
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-a/bin/samba-krb5-nc");
+/// let key = SessionKey::from_hex(
+///     "47950bfdd7ad9eeed0785c10281390a4ff9b2afa424f7c9107be4894c91a43c3",
+/// )?;
+/// let replies = (0..3).map(|i| {
+///     let bytes = std::fs::read(format!("{dir}/reply-{i:03}.bin")).map_err(|e| e.to_string())?;
+///     Reply::decode(&bytes).map_err(|e| e.to_string())
+/// });
+/// let mut sync = DrsSync::new(MemoryStore::new(), vec![key]);
+/// let runner = Runner::new(SyncPolicy::default());
+/// let mut synced = 0;
+/// let report = sync.run(&runner, replies, |o| synced += usize::from(o.verifier().is_some()))?;
+/// assert_eq!(report.committed, 3);
+/// assert!(report.watermark.is_some() && report.held_back.is_none());
+/// assert_eq!(synced, 11);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DrsSync<S> {
+    store: S,
+    keys: Vec<SessionKey>,
+}
+
+impl<S: StateStore> DrsSync<S> {
+    /// An adapter over `store`, decrypting with `keys` (newest first, for key rollover).
+    pub fn new(store: S, keys: Vec<SessionKey>) -> DrsSync<S> {
+        DrsSync { store, keys }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, giving up the adapter.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Runs `replies` (in order; an `Err` is a reply that could not be read or decoded, and
+    /// holds the watermark back) through `runner`, handing every outcome to `sink` in input
+    /// order, and commits the state reply by reply, after the reply's last outcome was handed
+    /// to `sink`.
+    ///
+    /// # Errors
+    /// The store could not be read or written; the run stops reading. Outcomes already handed
+    /// to the sink stay delivered; what was not committed is asked for again by the next run.
+    pub fn run<I, E, F>(
+        &mut self,
+        runner: &Runner<'_>,
+        replies: I,
+        sink: F,
+    ) -> Result<SyncReport, StateError>
+    where
+        I: IntoIterator<Item = Result<Reply, E>>,
+        E: Display,
+        F: FnMut(Outcome),
+    {
+        self.run_to(runner, replies, ClosureSink(sink))
+    }
+
+    /// Like [`DrsSync::run`], with a sink that is flushed ([`OutcomeSink::flush`]) before each
+    /// commit: a reply's state is committed only after its outcomes left the process.
+    ///
+    /// # Errors
+    /// The store could not be read or written, or the sink's flush failed
+    /// ([`StateError::Sink`]); the run stops reading. Outcomes already handed to the sink stay
+    /// delivered; what was not committed is asked for again by the next run.
+    pub fn run_to<I, E, K>(
+        &mut self,
+        runner: &Runner<'_>,
+        replies: I,
+        mut sink: K,
+    ) -> Result<SyncReport, StateError>
+    where
+        I: IntoIterator<Item = Result<Reply, E>>,
+        E: Display,
+        K: OutcomeSink,
+    {
+        let previous = self.store.watermark()?;
+        let books = RefCell::new(Books {
+            store: &mut self.store,
+            pending: VecDeque::new(),
+            overlay: HashMap::new(),
+            batch: Vec::new(),
+            failed_in_reply: 0,
+            last_watermark: previous,
+            report: SyncReport::default(),
+            error: None,
+        });
+        let keys = &self.keys;
+        let mut replies = replies.into_iter().enumerate();
+        let mut objects = Vec::<crate::drs::ReplicatedObject>::new().into_iter();
+        let mut current: Option<(usize, Watermark)> = None;
+        let items = std::iter::from_fn(|| -> Option<SourceItem> {
+            loop {
+                if books.borrow().error.is_some() {
+                    return None;
+                }
+                if let Some(object) = objects.next() {
+                    let mut b = books.borrow_mut();
+                    let stored = match b.lookup(object.object_guid()) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            b.error = Some(e);
+                            return None;
+                        }
+                    };
+                    let merged = merge(&object, keys, stored);
+                    if let Some(u) = &merged.update {
+                        b.remember(u);
+                    }
+                    b.pending.push_back(Pending::Object(merged.update));
+                    return Some(merged.item);
+                }
+                let mut b = books.borrow_mut();
+                if let Some((index, watermark)) = current.take() {
+                    b.pending.push_back(Pending::ReplyEnd {
+                        index,
+                        watermark: Some(watermark),
+                    });
+                }
+                let (index, reply) = replies.next()?;
+                b.report.replies += 1;
+                match reply {
+                    Ok(reply) => {
+                        let watermark = Watermark::after(&reply, b.last_watermark.as_ref());
+                        b.last_watermark = Some(watermark.clone());
+                        current = Some((index, watermark));
+                        objects = reply.into_objects().into_iter();
+                    }
+                    Err(e) => {
+                        b.report.unreadable.push((index, e.to_string()));
+                        b.pending.push_back(Pending::ReplyEnd {
+                            index,
+                            watermark: None,
+                        });
+                    }
+                }
+            }
+        });
+        let summary = runner.run(items, |outcome| {
+            {
+                let mut b = books.borrow_mut();
+                if b.end_ready() {
+                    flush_and_commit(&mut b, &mut sink);
+                }
+                b.take(&outcome);
+            }
+            sink.outcome(outcome);
+            let mut b = books.borrow_mut();
+            if b.end_ready() {
+                flush_and_commit(&mut b, &mut sink);
+            }
+        });
+        let mut b = books.into_inner();
+        if b.end_ready() {
+            flush_and_commit(&mut b, &mut sink);
+        }
+        if b.error.is_none() && (summary.cancelled || current.is_some()) {
+            b.report.held_back.get_or_insert(HeldBack::Stopped);
+        }
+        b.report.summary = summary;
+        match b.error {
+            Some(e) => Err(e),
+            None => Ok(b.report),
+        }
+    }
+}

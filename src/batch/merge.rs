@@ -1,0 +1,268 @@
+//! One replicated object, read once and merged with what the store remembers of it.
+//!
+//! An incremental `IDL_DRSGetNCChanges` reply (MS-DRSR §4.1.10) carries, for each changed
+//! object, only the attributes that changed: a password change brings `unicodePwd`,
+//! `pwdLastSet` and the other secrets, but no `objectClass`, `sAMAccountName` or
+//! `userAccountControl`. Deciding on the delta alone would call every such user "not a user".
+//! So each attribute the delta carries overrides the stored value (an attribute carried with
+//! no value clears it), every attribute it does not carry keeps the stored value, and the
+//! policy decides on the merged view. An object that carries no `objectClass` and has no
+//! stored record cannot be decided at all: it fails as `unknown_object`, never silently.
+
+use super::account::{FailReason, Identity, PasswordState, SourceFailure, SourceItem, SyncAccount};
+use super::from_drs::source_anchor;
+use crate::drs::{Attr, HashState, ReplicatedObject, Secrets, SessionKey};
+use crate::state::{ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp};
+
+/// The result of merging one object: the source item for the runner, and the object's new
+/// record (before the outcome is known), when it can be stored.
+pub(crate) struct Merged {
+    pub item: SourceItem,
+    pub update: Option<ObjectUpdate>,
+}
+
+/// `Some(None)`: carried with no value (cleared); `Some(Some(v))`: carried with a value;
+/// `None`: not carried.
+type Carried<T> = Option<Option<T>>;
+
+fn carried_bytes(object: &ReplicatedObject, attr: Attr) -> Carried<&[u8]> {
+    let a = object.attribute(attr)?;
+    let mut values = a.values();
+    Some(values.next())
+}
+
+fn fixed<const N: usize>(
+    object: &ReplicatedObject,
+    attr: Attr,
+) -> Result<Carried<[u8; N]>, String> {
+    match carried_bytes(object, attr) {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(v)) => match <[u8; N]>::try_from(v) {
+            Ok(b) if object.attribute(attr).is_some_and(|a| a.value_count() == 1) => {
+                Ok(Some(Some(b)))
+            }
+            Ok(_) => Err(format!(
+                "{attr}: {} values, expected one",
+                object.attribute(attr).map_or(0, |a| a.value_count())
+            )),
+            Err(_) => Err(format!("{attr}: {} bytes, expected {N}", v.len())),
+        },
+    }
+}
+
+/// The deletion-mangled RDN (MS-ADTS §3.1.1.5.5.1.2: `<RDN>\0ADEL:<objectGUID>`), which
+/// marks a tombstone even when the reply's attribute set leaves out isDeleted.
+fn dn_is_tombstone(dn: &str) -> bool {
+    dn.contains("\\0ADEL:") || dn.contains("\nDEL:")
+}
+
+/// The non-secret facts a delta carries, read once.
+struct Delta {
+    kind: Option<ObjectKind>,
+    sam_account_name: Carried<String>,
+    user_principal_name: Carried<String>,
+    user_account_control: Carried<u32>,
+    pwd_last_set: Carried<i64>,
+    is_critical_system_object: Carried<bool>,
+    is_deleted: Carried<bool>,
+}
+
+impl Delta {
+    fn read(object: &ReplicatedObject) -> Result<Delta, String> {
+        let string = |attr: Attr, value: fn(&ReplicatedObject) -> Option<String>| {
+            carried_bytes(object, attr).map(|v| v.and_then(|_| value(object)))
+        };
+        let classes = object
+            .attribute(Attr::ObjectClass)
+            .filter(|a| a.value_count() > 0)
+            .map(|_| ObjectKind::from_object_classes(&object.object_classes()));
+        Ok(Delta {
+            kind: classes,
+            sam_account_name: string(Attr::SamAccountName, ReplicatedObject::sam_account_name),
+            user_principal_name: string(
+                Attr::UserPrincipalName,
+                ReplicatedObject::user_principal_name,
+            ),
+            user_account_control: fixed::<4>(object, Attr::UserAccountControl)?
+                .map(|v| v.map(u32::from_le_bytes)),
+            pwd_last_set: fixed::<8>(object, Attr::PwdLastSet)?.map(|v| v.map(i64::from_le_bytes)),
+            is_critical_system_object: fixed::<4>(object, Attr::IsCriticalSystemObject)?
+                .map(|v| v.map(|b| u32::from_le_bytes(b) != 0)),
+            is_deleted: fixed::<4>(object, Attr::IsDeleted)?
+                .map(|v| v.map(|b| u32::from_le_bytes(b) != 0)),
+        })
+    }
+}
+
+fn apply<T>(slot: &mut Option<T>, carried: Carried<T>) {
+    if let Some(v) = carried {
+        *slot = v;
+    }
+}
+
+fn rid_of(sid: &str) -> Option<u32> {
+    let (_, last) = sid.rsplit_once('-')?;
+    last.parse().ok()
+}
+
+fn identity(object: &ReplicatedObject, record: Option<&ObjectRecord>) -> Identity {
+    let guid = object.object_guid();
+    let or_stored = |now: Option<String>, stored: fn(&ObjectRecord) -> &Option<String>| {
+        now.or_else(|| record.and_then(|r| stored(r).clone()))
+    };
+    Identity {
+        source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
+        object_guid: guid.map(|g| g.to_string()),
+        sid: or_stored(object.sid().map(|s| s.to_string()), |r| &r.sid),
+        sam_account_name: or_stored(object.sam_account_name(), |r| &r.sam_account_name),
+        user_principal_name: or_stored(object.user_principal_name(), |r| &r.user_principal_name),
+        distinguished_name: or_stored(object.dn().map(str::to_owned), |r| &r.distinguished_name),
+    }
+}
+
+fn failed(identity: Identity, reason: FailReason, detail: String) -> Merged {
+    Merged {
+        item: Err(Box::new(SourceFailure {
+            identity,
+            reason,
+            detail,
+        })),
+        update: None,
+    }
+}
+
+/// Merges `object` (decrypting its current password with `keys`) with `stored`.
+pub(crate) fn merge(
+    object: &ReplicatedObject,
+    keys: &[SessionKey],
+    stored: Option<ObjectRecord>,
+) -> Merged {
+    let delta = match Delta::read(object) {
+        Ok(d) => d,
+        Err(detail) => {
+            return failed(
+                identity(object, stored.as_ref()),
+                FailReason::InvalidAttribute,
+                detail,
+            );
+        }
+    };
+    let dn = object.dn().map(str::to_owned);
+    let tombstone =
+        delta.is_deleted.flatten().unwrap_or(false) || dn.as_deref().is_some_and(dn_is_tombstone);
+    let kind = match (delta.kind, &stored) {
+        (Some(k), _) => k,
+        (None, Some(r)) => r.kind,
+        (None, None) if tombstone => ObjectKind::Other,
+        (None, None) => {
+            return failed(
+                identity(object, None),
+                FailReason::UnknownObject,
+                "this reply carries only some of the object's attributes (an incremental \
+                 reply) and nothing is stored about it: run a full sync with this state"
+                    .into(),
+            );
+        }
+    };
+    let mut record = stored.unwrap_or_else(|| ObjectRecord::new(kind));
+    record.kind = kind;
+    apply(&mut record.sam_account_name, delta.sam_account_name);
+    apply(&mut record.user_principal_name, delta.user_principal_name);
+    apply(&mut record.user_account_control, delta.user_account_control);
+    apply(&mut record.pwd_last_set, delta.pwd_last_set);
+    if let Some(v) = delta.is_critical_system_object {
+        record.is_critical_system_object = v.unwrap_or(false);
+    }
+    record.is_deleted = match delta.is_deleted {
+        Some(v) => v.unwrap_or(false) || tombstone,
+        None => record.is_deleted || tombstone,
+    };
+    if dn.is_some() {
+        record.distinguished_name = dn;
+    }
+    if let Some(sid) = object.sid() {
+        record.sid = Some(sid.to_string());
+    }
+
+    let unicode_pwd = object.attribute(Attr::UnicodePwd);
+    if let Some(meta) = unicode_pwd.as_ref().and_then(|a| a.metadata()) {
+        record.password_stamp = Some(PasswordStamp {
+            version: meta.version(),
+            changed_unix: meta.originating_time().to_unix_seconds(),
+        });
+    }
+    let password = match unicode_pwd.map(|a| a.value_count()) {
+        None => match record.password {
+            PasswordPresence::Present => PasswordState::NotReplicated,
+            PasswordPresence::None => PasswordState::NoValue,
+            PasswordPresence::Unknown => PasswordState::Absent,
+        },
+        Some(0) => {
+            record.password = PasswordPresence::None;
+            PasswordState::NoValue
+        }
+        Some(_) => match object.decrypt_selected(keys, Secrets::Current) {
+            Ok(account) => match account.nt_hash_state() {
+                HashState::Present(nt) => {
+                    record.password = PasswordPresence::Present;
+                    PasswordState::Present(nt.clone())
+                }
+                HashState::NoValue | HashState::Absent => PasswordState::NoValue,
+            },
+            Err(err) => {
+                return failed(
+                    identity(object, Some(&record)),
+                    FailReason::DecryptFailed,
+                    err.to_string(),
+                );
+            }
+        },
+    };
+
+    let guid = object.object_guid();
+    let account = SyncAccount {
+        identity: Identity {
+            source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
+            object_guid: guid.map(|g| g.to_string()),
+            sid: record.sid.clone(),
+            sam_account_name: record.sam_account_name.clone(),
+            user_principal_name: record.user_principal_name.clone(),
+            distinguished_name: record.distinguished_name.clone(),
+        },
+        kind: record.kind,
+        rid: record.sid.as_deref().and_then(rid_of),
+        user_account_control: record.user_account_control,
+        pwd_last_set: record.pwd_last_set,
+        is_deleted: record.is_deleted,
+        is_critical_system_object: record.is_critical_system_object,
+        password,
+        password_stamp: record.password_stamp,
+        last_synced: record.synced,
+    };
+    Merged {
+        item: Ok(account),
+        update: guid.map(|guid| ObjectUpdate { guid, record }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tombstone_names() {
+        assert!(dn_is_tombstone(
+            "CN=nonbmp.czio\\0ADEL:660af2c3-bd93-49d7-8792-7b264ecebe05,CN=Deleted Objects,DC=x"
+        ));
+        assert!(dn_is_tombstone("CN=a\nDEL:660af2c3,CN=Deleted Objects"));
+        assert!(!dn_is_tombstone("CN=Adele,CN=Users,DC=x"));
+    }
+
+    #[test]
+    fn rids() {
+        assert_eq!(rid_of("S-1-5-21-1-2-3-1104"), Some(1104));
+        assert_eq!(rid_of("S-1-5-32-544"), Some(544));
+        assert_eq!(rid_of("garbage"), None);
+    }
+}
