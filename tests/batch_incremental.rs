@@ -336,3 +336,89 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A store and a sink writing to one log: the order of outcomes, flushes and commits.
+type Log = std::rc::Rc<std::cell::RefCell<Vec<String>>>;
+
+struct LoggedStore(MemoryStore, Log);
+
+impl StateStore for LoggedStore {
+    fn get(
+        &self,
+        guid: &phsync::drs::Guid,
+    ) -> Result<Option<phsync::state::ObjectRecord>, StateError> {
+        self.0.get(guid)
+    }
+    fn watermark(&self) -> Result<Option<phsync::state::Watermark>, StateError> {
+        self.0.watermark()
+    }
+    fn commit(
+        &mut self,
+        objects: &[phsync::state::ObjectUpdate],
+        watermark: Option<&phsync::state::Watermark>,
+    ) -> Result<(), StateError> {
+        let guids: Vec<String> = objects.iter().map(|u| u.guid.to_string()).collect();
+        self.1
+            .borrow_mut()
+            .push(format!("commit {}", guids.join(" ")));
+        self.0.commit(objects, watermark)
+    }
+}
+
+struct LoggedSink(Log);
+
+impl phsync::batch::OutcomeSink for LoggedSink {
+    fn outcome(&mut self, o: Outcome) {
+        let guid = o.identity().object_guid.clone().unwrap_or_default();
+        self.0.borrow_mut().push(format!("out {guid}"));
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().push("flush".into());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_reply_is_committed_only_after_its_outcomes_were_flushed() {
+    let t = truth();
+    let mut all = replies(&t, "full");
+    all.extend(replies(&t, "delta-1"));
+    let n_replies = all.len();
+    let log = Log::default();
+    let mut sync = DrsSync::new(LoggedStore(MemoryStore::new(), log.clone()), vec![key(&t)]);
+    for chunk in [1, 5, 64, 4096] {
+        log.borrow_mut().clear();
+        let runner = Runner::new(policy()).chunk_size(chunk);
+        sync.run_to(
+            &runner,
+            all.clone().into_iter().map(Ok::<_, String>),
+            LoggedSink(log.clone()),
+        )
+        .unwrap();
+        let mut delivered = std::collections::HashSet::new();
+        let mut flushed = std::collections::HashSet::new();
+        let mut commits = 0;
+        let mut previous = "";
+        for event in log.borrow().iter() {
+            if let Some(guid) = event.strip_prefix("out ") {
+                delivered.insert(guid.to_owned());
+            } else if event == "flush" {
+                flushed.extend(delivered.iter().cloned());
+            } else if let Some(guids) = event.strip_prefix("commit") {
+                assert!(
+                    previous == "flush" || previous.starts_with("commit"),
+                    "chunk {chunk}"
+                );
+                for g in guids.split_whitespace() {
+                    assert!(
+                        flushed.contains(g),
+                        "chunk {chunk}: {g} committed before it was flushed"
+                    );
+                }
+                commits += 1;
+            }
+            previous = event;
+        }
+        assert_eq!(commits, n_replies, "chunk {chunk}");
+    }
+}
