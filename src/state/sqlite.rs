@@ -1,9 +1,8 @@
 //! [`SqliteStore`]: the state in one SQLite file (feature `sqlite`; `rusqlite` with SQLite
 //! compiled in, so nothing is installed on the host).
 //!
-//! Why SQLite: one file, transactions that survive `kill -9` and power loss (write-ahead log,
-//! `synchronous = FULL`), memory bounded by its page cache rather than by the directory's size,
-//! and an operator can inspect it with the `sqlite3` shell:
+//! Why SQLite: one file, atomic transactions, memory bounded by its page cache rather than by
+//! the directory's size, and an operator can inspect it with the `sqlite3` shell:
 //!
 //! ```text
 //! sqlite3 state.db "select sam_account_name, kind, synced_version from objects limit 5"
@@ -12,6 +11,12 @@
 //! The file is recognised by `PRAGMA application_id` (`0x50485359`, "PHSY") and versioned by
 //! `PRAGMA user_version` ([`SCHEMA_VERSION`]): any other SQLite file, or a non-SQLite file, is
 //! refused as [`StateError::NotAStore`]; a newer schema as [`StateError::NewerSchema`].
+//!
+//! Durability: write-ahead log with `synchronous = NORMAL`. A committed transaction survives
+//! the process being killed (`kill -9`); a power loss may roll back the last few commits,
+//! which only moves the state back to an earlier reply — the next run then asks for those
+//! changes again. The store is never ahead of what reached the sink, which is what
+//! at-least-once delivery needs, without an `fsync` per reply.
 
 use std::path::Path;
 
@@ -141,7 +146,7 @@ impl SqliteStore {
             return Err(not_a_store(format!("unknown schema version {version}")));
         }
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -{CACHE_KIB}; \
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}; \
              PRAGMA foreign_keys = ON;"
         ))
         .map_err(backend)?;
