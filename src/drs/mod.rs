@@ -31,7 +31,9 @@
 pub mod account;
 pub mod attr;
 pub mod crypto;
+mod decode;
 pub mod error;
+mod object_decrypt;
 pub mod guid;
 mod ndr;
 pub mod prefix;
