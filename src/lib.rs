@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod ad;
 pub mod batch;
 pub mod core;
 mod crate_error;

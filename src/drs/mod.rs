@@ -34,13 +34,13 @@ pub mod crypto;
 mod decode;
 pub mod error;
 mod object_decrypt;
-pub mod guid;
 mod ndr;
 pub mod prefix;
 pub mod reply;
-pub mod sid;
 pub mod supplemental;
-pub mod time;
+
+// The AD primitives live in `crate::ad`; their historic paths under `drs` stay.
+pub use crate::ad::{guid, sid, time};
 
 pub use account::{Account, HashState, LmHash, Secrets};
 pub use attr::Attr;

@@ -26,6 +26,8 @@ use ldap3::controls::RawControl;
 use ldap3::{LdapError, Scope};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::ad::Guid;
+
 use super::ber::{self, BerError, Reader};
 use super::connect::Connection;
 use super::entry::{self, Entry};
@@ -302,7 +304,7 @@ impl ChangedObject {
 /// A GUID's 16 wire bytes (little-endian Data1..3) → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`,
 /// the form the batch runner's [`Identity`](crate::batch::Identity) carries.
 pub fn format_guid(b: &[u8; 16]) -> String {
-    crate::batch::Identity::guid_string(b)
+    Guid::from_bytes_le(*b).to_string()
 }
 
 /// One DirSync search: the naming context and what to watch.
