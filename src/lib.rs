@@ -13,7 +13,7 @@
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
 //! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order |
-//! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
+//! | [`kdf`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
 //! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
 //!
 //! Errors are enums per part ([`ParseError`], [`drs::DecodeError`], [`drs::DecryptError`], …),
@@ -39,7 +39,7 @@
 
 pub mod ad;
 pub mod batch;
-pub mod core;
+pub mod kdf;
 mod crate_error;
 pub mod drs;
 mod error;

@@ -94,7 +94,7 @@
 //! ## How the hashing backend is chosen, and why never at build time
 //! Servers differ: on AMD EPYC (Zen 2–4) interleaved SHA-NI streams win, on Intel Xeon with
 //! AVX-512 a 16-lane vector kernel wins, on ARM the SHA2 extensions (`perf.md` §3, §6). A
-//! binary built for one fleet runs on the other, so [`crate::core::Backend::selected`] asks
+//! binary built for one fleet runs on the other, so [`crate::kdf::Backend::selected`] asks
 //! the CPU at run time (`cpufeatures`, cached once) and picks SHA-NI ×2 (compiled, or the
 //! hand-scheduled assembly loop where AVX is there too) or AVX-512 ×16 — timing the candidates
 //! for a millisecond when a CPU can run several, because which one wins is a matter of
@@ -105,7 +105,7 @@
 //! instruction wrappers to code that is tested everywhere — and, because "tested everywhere"
 //! is not "run on that CPU", detection hands out no kernel that fails a known-answer
 //! self-test against the `pbkdf2` crate on the machine itself
-//! ([`crate::core::Backend::passes_self_test`]). Each kernel lives in its own module
+//! ([`crate::kdf::Backend::passes_self_test`]). Each kernel lives in its own module
 //! compiled with exactly the features it needs (`#[target_feature]`); a proof token that only
 //! detection can create guards every call, which is what the `// SAFETY:` comments point to.
 //! The crate is never built with `-C target-cpu=native` or a global `+avx2`: on AMD Zen that

@@ -1,6 +1,6 @@
 //! The cloud verifier `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` (`drs.md` §6, `ecosystem.md` §1).
 //!
-//! Three layers, as in RustCrypto `pbkdf2`: the raw kernel ([`crate::core`]), the typed value
+//! Three layers, as in RustCrypto `pbkdf2`: the raw kernel ([`crate::kdf`]), the typed value
 //! ([`CloudVerifier::derive`]) and the string format (`Display` / `FromStr`).
 
 use std::fmt;
@@ -9,7 +9,7 @@ use std::str::FromStr;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::core;
+use crate::kdf;
 use crate::error::{Field, ParseError};
 use crate::hex;
 use crate::nt::NtHash;
@@ -36,7 +36,7 @@ impl CloudVerifier {
     pub fn derive(nt: &NtHash, salt: Salt, iterations: Iterations) -> CloudVerifier {
         let password = nt.pph1_password();
         let mut hash = [0u8; 32];
-        core::derive(&password, salt.as_bytes(), iterations.get(), &mut hash);
+        kdf::derive(&password, salt.as_bytes(), iterations.get(), &mut hash);
         CloudVerifier {
             salt,
             iterations,
@@ -68,14 +68,14 @@ impl CloudVerifier {
         iterations: Iterations,
     ) -> Vec<CloudVerifier> {
         assert_eq!(nts.len(), salts.len(), "derive_many: one salt per NT hash");
-        let mut keys: Zeroizing<Vec<[u8; core::KEY_LEN]>> =
-            Zeroizing::new(vec![[0u8; core::KEY_LEN]; nts.len()]);
+        let mut keys: Zeroizing<Vec<[u8; kdf::KEY_LEN]>> =
+            Zeroizing::new(vec![[0u8; kdf::KEY_LEN]; nts.len()]);
         for (nt, key) in nts.iter().zip(keys.iter_mut()) {
             hex::utf16le_upper_hex(nt.as_bytes(), key);
         }
-        let salt_bytes: Vec<[u8; core::SALT_LEN]> = salts.iter().map(|s| *s.as_bytes()).collect();
-        let mut out = vec![[0u8; core::OUT_LEN]; nts.len()];
-        core::derive_many(&keys, &salt_bytes, iterations.get(), &mut out);
+        let salt_bytes: Vec<[u8; kdf::SALT_LEN]> = salts.iter().map(|s| *s.as_bytes()).collect();
+        let mut out = vec![[0u8; kdf::OUT_LEN]; nts.len()];
+        kdf::derive_many(&keys, &salt_bytes, iterations.get(), &mut out);
         salts
             .iter()
             .zip(out)

@@ -1,6 +1,6 @@
 //! Generated sources are what their generators print today.
 //!
-//! `src/core/x86_shani_asm.rs` (the `shani-x2-asm` loop) is written by
+//! `src/kdf/x86_shani_asm.rs` (the `shani-x2-asm` loop) is written by
 //! `tools/gen_x86_shani_asm.py`; editing one without the other would leave the reviewed
 //! description and the assembled code apart. Needs `python3` (skipped, saying so, without it).
 
@@ -20,10 +20,10 @@ fn x86_shani_asm_is_up_to_date() {
         }
     };
     assert!(out.status.success(), "generator failed: {out:?}");
-    let committed = std::fs::read_to_string(format!("{root}/src/core/x86_shani_asm.rs")).unwrap();
+    let committed = std::fs::read_to_string(format!("{root}/src/kdf/x86_shani_asm.rs")).unwrap();
     assert!(
         String::from_utf8(out.stdout).unwrap() == committed,
-        "src/core/x86_shani_asm.rs differs from the generator's output; regenerate with \
-         `python3 tools/gen_x86_shani_asm.py > src/core/x86_shani_asm.rs`"
+        "src/kdf/x86_shani_asm.rs differs from the generator's output; regenerate with \
+         `python3 tools/gen_x86_shani_asm.py > src/kdf/x86_shani_asm.rs`"
     );
 }

@@ -2,7 +2,7 @@
 //! counts {1, 2, 3, 100, 1000}, every batch size 0..=17 and random larger ones (lane mapping
 //! and tails), random keys and salts, distinct inputs in every lane.
 
-use phsync::core::{
+use phsync::kdf::{
     self, Backend, BackendChoiceError, BackendUnavailable, KEY_LEN, OUT_LEN, SALT_LEN,
 };
 use proptest::prelude::*;
@@ -38,7 +38,7 @@ fn inputs(seed: u64, n: usize) -> (Vec<[u8; KEY_LEN]>, Vec<[u8; SALT_LEN]>) {
 
 fn check(backend: Backend, keys: &[[u8; KEY_LEN]], salts: &[[u8; SALT_LEN]], iterations: u32) {
     let mut out = vec![[0xAAu8; OUT_LEN]; keys.len()];
-    core::derive_many_with(backend, keys, salts, iterations, &mut out).expect("available");
+    kdf::derive_many_with(backend, keys, salts, iterations, &mut out).expect("available");
     for (i, ((k, s), o)) in keys.iter().zip(salts).zip(&out).enumerate() {
         assert_eq!(
             *o,
@@ -112,10 +112,10 @@ fn zero_iterations_follow_the_pbkdf2_crate() {
 fn derive_matches_derive_many_and_reference() {
     let (keys, salts) = inputs(42, 9);
     let mut many = vec![[0u8; OUT_LEN]; keys.len()];
-    core::derive_many(&keys, &salts, 100, &mut many);
+    kdf::derive_many(&keys, &salts, 100, &mut many);
     for ((k, s), m) in keys.iter().zip(&salts).zip(&many) {
         let mut one = [0u8; OUT_LEN];
-        core::derive(k, s, 100, &mut one);
+        kdf::derive(k, s, 100, &mut one);
         assert_eq!(one, *m);
         assert_eq!(one, reference(k, s, 100));
     }
@@ -134,7 +134,7 @@ fn known_vector_pa55w0rd() {
     let expected = "f4a257ffec53809081a605ce8ddedfbc9df9777b80256763bc0a6dd895ef404f";
     for backend in Backend::available() {
         let mut out = [[0u8; OUT_LEN]; 1];
-        core::derive_many_with(backend, &[key], &[salt], 100, &mut out).unwrap();
+        kdf::derive_many_with(backend, &[key], &[salt], 100, &mut out).unwrap();
         let got: String = out[0].iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(got, expected, "{backend}");
     }
@@ -157,7 +157,7 @@ fn unavailable_backend_is_an_error_not_ub() {
     let (keys, salts) = inputs(3, 3);
     let mut out = vec![[0u8; OUT_LEN]; 3];
     for &b in Backend::ALL {
-        let r = core::derive_many_with(b, &keys, &salts, 2, &mut out);
+        let r = kdf::derive_many_with(b, &keys, &salts, 2, &mut out);
         if b.is_available() {
             assert!(r.is_ok());
         } else {

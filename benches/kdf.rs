@@ -3,11 +3,11 @@
 //!
 //! ```sh
 //! # single core, pinned (the README table):
-//! taskset -c 1 cargo bench --bench core -- single/
+//! taskset -c 1 cargo bench --bench kdf -- single/
 //! # the same, timed by thread CPU time (robust against time-slice sharing):
-//! taskset -c 1 cargo bench --bench core -- single-cpu/
+//! taskset -c 1 cargo bench --bench kdf -- single-cpu/
 //! # 1 thread vs all cores:
-//! cargo bench --bench core -- threads/
+//! cargo bench --bench kdf -- threads/
 //! # summary (median and max over samples, v/s and ratio vs the pbkdf2 crate):
 //! python3 benches/summarize.py
 //! ```
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use phsync::core::{self, Backend, KEY_LEN, OUT_LEN, SALT_LEN};
+use phsync::kdf::{self, Backend, KEY_LEN, OUT_LEN, SALT_LEN};
 use rayon::prelude::*;
 
 /// NT-hash-shaped passwords (UTF-16LE of 32 uppercase hex digits) and random salts.
@@ -173,7 +173,7 @@ fn single<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
             for &backend in &backends {
                 g.bench_function(BenchmarkId::new(backend.name(), batch), |b| {
                     b.iter(|| {
-                        core::derive_many_with(
+                        kdf::derive_many_with(
                             backend,
                             black_box(&keys),
                             black_box(&salts),
@@ -219,7 +219,7 @@ fn threads(c: &mut Criterion) {
                     keys.par_chunks(64)
                         .zip(salts.par_chunks(64))
                         .zip(out.par_chunks_mut(64))
-                        .for_each(|((k, s), o)| core::derive_many(k, s, 1000, o));
+                        .for_each(|((k, s), o)| kdf::derive_many(k, s, 1000, o));
                 })
             })
         });

@@ -65,11 +65,11 @@ pub(super) mod ternlog {
     const B: u8 = 0xCC;
     const C: u8 = 0xAA;
     /// `a ^ b ^ c`.
-    pub(in crate::core) const XOR3: u8 = A ^ B ^ C;
+    pub(in crate::kdf) const XOR3: u8 = A ^ B ^ C;
     /// Ch: `(a & b) ^ (!a & c)`.
-    pub(in crate::core) const CH: u8 = (A & B) ^ (!A & C);
+    pub(in crate::kdf) const CH: u8 = (A & B) ^ (!A & C);
     /// Maj: `(a & b) ^ (a & c) ^ (b & c)`.
-    pub(in crate::core) const MAJ: u8 = (A & B) ^ (A & C) ^ (B & C);
+    pub(in crate::kdf) const MAJ: u8 = (A & B) ^ (A & C) ^ (B & C);
 }
 
 /// Bitwise evaluation of a `vpternlogd` immediate: result bit = `imm` bit number
@@ -289,7 +289,7 @@ pub(super) mod tests {
     use super::*;
 
     /// Deterministic distinct test inputs (splitmix64).
-    pub(in crate::core) fn inputs<const N: usize>(
+    pub(in crate::kdf) fn inputs<const N: usize>(
         seed: u64,
     ) -> ([[u8; KEY_LEN]; N], [[u8; SALT_LEN]; N]) {
         let mut x = seed;
@@ -306,7 +306,7 @@ pub(super) mod tests {
     }
 
     /// The `pbkdf2` crate's answer for every lane.
-    pub(in crate::core) fn reference<const N: usize>(
+    pub(in crate::kdf) fn reference<const N: usize>(
         keys: &[[u8; KEY_LEN]; N],
         salts: &[[u8; SALT_LEN]; N],
         iterations: u32,
@@ -370,7 +370,7 @@ pub(super) mod tests {
 
     /// A backend's operations agree with [`Soft`]'s on random words, one by one — for the
     /// SIMD backends' tests (each runs where its CPU features are present).
-    pub(in crate::core) fn ops_match_soft<V: Lanes<N>, const N: usize>(t: V::Token) {
+    pub(in crate::kdf) fn ops_match_soft<V: Lanes<N>, const N: usize>(t: V::Token) {
         let (keys, _) = inputs::<N>(42);
         let words = |k: usize| -> [u32; N] {
             core::array::from_fn(|l| {

@@ -25,7 +25,7 @@ use core::arch::x86_64::{
 use zeroize::Zeroize;
 
 use super::consts::{DIGEST_PAD, IPAD, IV, K, OPAD, key_block, salt_block, store_be};
-use super::x86_shani_asm::{self, LaneMem, LoopMem};
+use super::x86_shani_asm::{self, AsmConsts, LaneMem, LoopMem};
 use super::{KEY_LEN, OUT_LEN, SALT_LEN};
 
 cpufeatures::new!(shani_cpuid, "sha", "sse2", "ssse3", "sse4.1");
@@ -112,20 +112,6 @@ impl ShaNiAvx {
         // A `ShaNiAvx` proves every feature a `ShaNi` stands for (and AVX besides).
         ShaNi(()).run::<1>(&keys[done..], &salts[done..], iterations, &mut out[done..]);
     }
-}
-
-/// Constants of the assembly loop, at the offsets `tools/gen_x86_shani_asm.py` uses:
-/// `K` as sixteen vectors, `W+K` of rounds 8–11 and 12–15 (whole and high pair), and the
-/// padding vectors `W8..11`, `W12..15`.
-#[repr(C, align(16))]
-pub(super) struct AsmConsts {
-    pub(super) k: [[u32; 4]; 16],
-    pub(super) wk2: [u32; 4],
-    pub(super) wk2_hi: [u32; 4],
-    pub(super) wk3: [u32; 4],
-    pub(super) wk3_hi: [u32; 4],
-    pub(super) pad0: [u32; 4],
-    pub(super) pad1: [u32; 4],
 }
 
 /// The one [`AsmConsts`] table.
