@@ -9,7 +9,7 @@
 //! # 1 thread vs all cores:
 //! cargo bench --bench kdf -- threads/
 //! # summary (median and max over samples, v/s and ratio vs the pbkdf2 crate):
-//! python3 benches/summarize.py
+//! python3 tools/summarize.py
 //! ```
 //!
 //! `PHSYNC_BENCH_BACKENDS=shani-x2,shani-x4` limits the backends measured.

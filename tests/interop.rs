@@ -1,6 +1,6 @@
 //! Live interop check: phsync against replies captured from a real Samba AD DC.
 //!
-//! `tests/interop/run.sh` provisions a throwaway Samba domain on 127.0.0.1, replicates it with
+//! `tools/interop/run.sh` provisions a throwaway Samba domain on 127.0.0.1, replicates it with
 //! impacket (NTLM) and with Samba's own client (Kerberos), and then runs this test with
 //! `PHSYNC_INTEROP_DIR` pointing at the captures and their `manifest.json`. Without that
 //! variable the test only says that it was skipped, so a plain `cargo test` needs no Samba.
@@ -99,7 +99,7 @@ fn nt(hex: &str) -> NtHash {
 fn live_interop() {
     let Some(dir) = std::env::var_os("PHSYNC_INTEROP_DIR") else {
         eprintln!(
-            "interop: skipped: PHSYNC_INTEROP_DIR is not set (tests/interop/run.sh sets it after \
+            "interop: skipped: PHSYNC_INTEROP_DIR is not set (tools/interop/run.sh sets it after \
              capturing replies from a live Samba DC)"
         );
         return;

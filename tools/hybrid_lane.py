@@ -13,7 +13,7 @@ compression pair, i.e. a factor (1 + R/128), divided by the slowdown of the SHA-
 README ("Hashing core and speed") records the result on the build host: at best +1.5 %, so
 the SHA-NI kernels stay pure.
 
-    python3 benches/hybrid_lane.py        # needs gcc and a CPU with SHA-NI and BMI2
+    python3 tools/hybrid_lane.py        # needs gcc and a CPU with SHA-NI and BMI2
 """
 import os
 import subprocess

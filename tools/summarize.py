@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Summarise `cargo bench --bench core` (criterion's target/criterion/**/new/*.json) as a
+"""Summarise `cargo bench --bench kdf` (criterion's target/criterion/**/new/*.json) as a
 Markdown table: per benchmark, verifiers/s median and max over samples, and the ratio of
 medians (and of maxima) to the `pbkdf2` crate in the same group and batch size.
 
-usage: python3 benches/summarize.py [target/criterion] [group-prefix ...]
+usage: python3 tools/summarize.py [target/criterion] [group-prefix ...]
 """
 import glob
 import json

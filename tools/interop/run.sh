@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/run.sh [--keep] [--no-check] [OUTDIR]
+# tools/interop/run.sh [--keep] [--no-check] [OUTDIR]
 #
 # Live interop test: a throwaway Samba AD DC on 127.0.0.1, replicated by real
 # DRS clients, and phsync checked against what they captured.
@@ -202,7 +202,7 @@ KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" \
 
 if [ "$KEEP" = 1 ]; then
   cat > "$WORK/README" <<EOF
-Samba AD DC from tests/interop/run.sh --keep (seed $SEED)
+Samba AD DC from tools/interop/run.sh --keep (seed $SEED)
   pid $SAMBA_PID, config $CONF, log $WORK/samba.log
   realm $REALM, domain $DOMAIN, DC $HOST.$(plan dns_domain) on 127.0.0.1 (rpc 135, kdc 88)
   Administrator password: $ADMINPW   (accounts and passwords: $WORK/plan.json)

@@ -5,7 +5,7 @@
  * whether 256-bit integer ops run at full rate. Times are relative to a reference loop, so
  * no clock frequency is needed.
  *
- *   gcc -O2 -o /tmp/uarch benches/uarch.c && taskset -c 1 /tmp/uarch
+ *   gcc -O2 -o /tmp/uarch tools/uarch.c && taskset -c 1 /tmp/uarch
  *
  * Reading it: "rnds2 latency" is cycles per dependent sha256rnds2 relative to a dependent
  * integer add chain (1 cycle); "rnds2 x8 independent" / 8 is the reciprocal throughput
