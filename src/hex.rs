@@ -4,7 +4,7 @@
 //! a [`ParseError`] naming the field, and error messages that never echo the input (an NT hash in
 //! hex is a secret).
 
-use crate::error::{Field, ParseError};
+use crate::parse_error::{Field, ParseError};
 
 // Encoding and decoding are branch-free and table-free in the digit values (the `base16ct`
 // technique): the bytes are NT hashes, and the uppercase hex of the NT hash is the PBKDF2

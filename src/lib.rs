@@ -40,7 +40,6 @@
 pub mod ad;
 pub mod batch;
 pub mod kdf;
-mod crate_error;
 pub mod drs;
 mod error;
 mod hex;
@@ -49,10 +48,11 @@ pub mod ldap;
 pub mod manual;
 mod nt;
 mod params;
+mod parse_error;
 mod verifier;
 
-pub use crate_error::Error;
-pub use error::{Field, ParseError};
+pub use error::Error;
+pub use parse_error::{Field, ParseError};
 pub use nt::NtHash;
 pub use params::{Iterations, Salt};
 pub use verifier::{CloudVerifier, PREFIX};

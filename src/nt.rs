@@ -6,7 +6,7 @@ use md4::{Digest, Md4};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{Field, ParseError};
+use crate::parse_error::{Field, ParseError};
 use crate::hex;
 
 /// The 16-byte NT hash (`NTOWFv1`): `MD4(UTF-16LE(password))`.

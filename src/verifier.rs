@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::kdf;
-use crate::error::{Field, ParseError};
+use crate::parse_error::{Field, ParseError};
 use crate::hex;
 use crate::nt::NtHash;
 use crate::params::{Iterations, Salt};

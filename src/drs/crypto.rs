@@ -303,12 +303,14 @@ pub fn rid_decrypt_hash(rid: u32, block: &[u8; 16]) -> [u8; 16] {
     des_pair(&k1, &k2, block, false)
 }
 
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
 /// Applies the RID DES layer to one 16-byte hash (the server side; for tests and fixtures).
 pub fn rid_encrypt_hash(rid: u32, block: &[u8; 16]) -> [u8; 16] {
     let (k1, k2) = rid_keys(rid);
     des_pair(&k1, &k2, block, true)
 }
 
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
 /// MS-SAMR §2.2.11.1.4 "DES-ECB-LM" with a 16-byte key: Key1 = key\[0..7\], Key2 = key\[7..14\]
 /// (`drs.md` §5.3).
 pub fn des_ecb_lm_encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
@@ -322,6 +324,7 @@ pub fn des_ecb_lm_encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
     out
 }
 
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
 /// Encrypts like the server (`drs.md` §2.3, mirror of [`decrypt_value`]'s layer 1) with a given
 /// salt; used to build test replies.
 pub fn encrypt_payload(key: &SessionKey, salt: &[u8; 16], plain: &[u8]) -> Vec<u8> {
