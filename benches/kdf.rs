@@ -2,7 +2,7 @@
 //! crate, in the same run (`perf.md` §2, §4).
 //!
 //! ```sh
-//! # single core, pinned (the README table):
+//! # single core, pinned (the BENCHMARKS.md table):
 //! taskset -c 1 cargo bench --bench kdf -- single/
 //! # the same, timed by thread CPU time (robust against time-slice sharing):
 //! taskset -c 1 cargo bench --bench kdf -- single-cpu/

@@ -134,7 +134,7 @@
 //! and reloads the pad states. The assembly uses three-operand VEX.128 forms for everything
 //! that is not a SHA instruction and keeps constants as memory operands: 484 instructions per
 //! iteration instead of 687, 5–10 % more verifiers per second, and the difference between
-//! 2.9× and 3.1× the `pbkdf2` crate on the build host (README). It is generated from one
+//! 2.9× and 3.1× the `pbkdf2` crate on the build host (BENCHMARKS.md). It is generated from one
 //! description of a four-round step (`tools/gen_x86_shani_asm.py`; a test keeps the committed
 //! file equal to the generator's output), checked by the same differential tests as every
 //! other kernel, and chosen by the run-time calibration only where it is actually faster.

@@ -1,4 +1,4 @@
-//! Secret hygiene, type by type (see the `## Hardening` section of README.md):
+//! Secret hygiene, type by type (see docs/hardening.md):
 //!
 //! - no secret in `Debug`, `Display`, error messages or `Serialize` output: each secret-holding
 //!   type is built from a known byte pattern (or decrypted from the real Samba captures) and

@@ -9,7 +9,7 @@ of a four-round step instead of being typed by hand. Regenerate with
 
 (a test checks that the committed file is what this script prints).
 
-Why assembly (README, "Hashing core and speed"): on a CPU whose SHA unit is the bound
+Why assembly (BENCHMARKS.md, docs/kdf.md): on a CPU whose SHA unit is the bound
 (Zen 1: `sha256rnds2` every 2 cycles), the compiler's version of the same loop spends ~235
 register moves per iteration on two-operand SSE forms and the implicit `xmm0`, and reloads
 the ipad/opad states; this loop uses three-operand VEX.128 forms for everything that is not

@@ -10,7 +10,7 @@ scalar SHA-256 rounds (with message schedule, BMI2) spread evenly through it.
 
 "gain" is what the hybrid would deliver: the scalar lane adds R/64 of a compression per x2
 compression pair, i.e. a factor (1 + R/128), divided by the slowdown of the SHA-NI part.
-README ("Hashing core and speed") records the result on the build host: at best +1.5 %, so
+BENCHMARKS.md records the result on the build host: at best +1.5 %, so
 the SHA-NI kernels stay pure.
 
     python3 tools/hybrid_lane.py        # needs gcc and a CPU with SHA-NI and BMI2

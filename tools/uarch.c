@@ -1,6 +1,5 @@
 /*
- * Instruction-level facts behind the hashing core's speed on *this* CPU (README, "Hashing
- * core and speed"): sha256rnds2 latency and reciprocal throughput, whether the SHA-NI
+ * Instruction-level facts behind the hashing core's speed on *this* CPU (BENCHMARKS.md): sha256rnds2 latency and reciprocal throughput, whether the SHA-NI
  * message instructions and the shuffles/adds of a PBKDF2 step compete with sha256rnds2, and
  * whether 256-bit integer ops run at full rate. Times are relative to a reference loop, so
  * no clock frequency is needed.

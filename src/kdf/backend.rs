@@ -31,14 +31,14 @@ pub enum Backend {
     /// x86_64 SHA-NI + AVX, two lanes, the iteration loop in hand-scheduled assembly
     /// (`tools/gen_x86_shani_asm.py`): three-operand VEX.128 forms for everything but the SHA
     /// instructions, constants as memory operands. Where the SHA unit is the bound (AMD Zen 1:
-    /// `sha256rnds2` every 2 cycles) it runs 5–10 % ahead of [`Backend::ShaNiX2`] (README).
+    /// `sha256rnds2` every 2 cycles) it runs 5–10 % ahead of [`Backend::ShaNiX2`] (BENCHMARKS.md).
     ShaNiX2Asm,
     /// x86_64 SHA-NI, four interleaved lanes (`perf.md` §1.3, §4: up to 3.8× when quiet).
     ShaNiX4,
     /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`perf.md` §1.4, §2.4).
     Avx2X8,
     /// x86_64 AVX-512F, sixteen transposed lanes: Intel Xeon servers and AMD Zen 5
-    /// (`perf.md` §6). Not yet run on AVX-512 hardware by this project (see the README).
+    /// (`perf.md` §6). Not yet run on AVX-512 hardware by this project (see BENCHMARKS.md).
     Avx512X16,
     /// aarch64 SHA2 extensions, one lane (`perf.md` §4 technique 5).
     Aarch64Sha2X1,
