@@ -1,5 +1,5 @@
 //! Throughput of the hashing core (verifiers per second) per backend and of the `pbkdf2`
-//! crate, in the same run (`perf.md` §2, §4).
+//! crate, in the same run (`BENCHMARKS.md`).
 //!
 //! ```sh
 //! # single core, pinned (the BENCHMARKS.md table):

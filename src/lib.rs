@@ -10,6 +10,7 @@
 //!
 //! | part | what it holds |
 //! |---|---|
+//! | [`ad`] | Active Directory primitives, one copy each: GUID, SID, Windows times |
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
 //! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order |

@@ -1,11 +1,11 @@
-//! [`Sid`]: the MS-DTYP §2.4.2.2 binary security identifier (`drs.md` §1.4 objectSid, §3.4 DSNAME).
+//! [`Sid`]: the MS-DTYP §2.4.2.2 binary security identifier (objectSid, MS-ADA3; the `DSNAME` SID, MS-DRSR §5.50).
 
 use std::fmt;
 
 /// A security identifier: revision 1, a 48-bit identifier authority and up to 15 sub-authorities.
 ///
 /// `Display` gives `S-1-5-21-…`; [`Sid::rid`] the last sub-authority (the relative identifier
-/// that keys the DES layer, `drs.md` §2.4).
+/// that keys the DES layer, MS-SAMR §2.2.11.1.3).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Sid {
     authority: u64,

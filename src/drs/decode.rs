@@ -1,4 +1,4 @@
-//! The NDR20 walk of one `IDL_DRSGetNCChanges` output (`drs.md` §3.2–§3.5): [`Reply::decode`]
+//! The NDR20 walk of one `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10, NDR per C706 §14): [`Reply::decode`]
 //! and the flat `DSNAME` attribute value parser.
 //!
 //! The model it fills in lives in [`super::reply`]; this file only reads bytes.
@@ -30,7 +30,7 @@ struct Flat {
 impl Reply {
     /// Decodes the whole output of `IDL_DRSGetNCChanges` as NDR20 little-endian:
     /// `[u32 pdwOutVersion][u32 union discriminant][DRS_MSG_GETCHGREPLY_V6 or _V9][u32 return value]`
-    /// (`drs.md` §3.3, walking order §3.5).
+    /// (MS-DRSR §4.1.10.2.12 for V6; pointees in NDR deferral order, C706 §14.3.12).
     ///
     /// # Errors
     /// A [`DecodeError`] with the byte offset and structure: truncation, counts larger than the
@@ -63,7 +63,7 @@ fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {
 impl Decoder<'_> {
     fn reply(mut self) -> Result<Reply, DecodeError> {
         let len = self.data.len();
-        // The return value sits in the last 4 bytes, whatever the body holds (fixture lesson 4).
+        // The return value sits in the last 4 bytes, whatever the body holds (as the Samba captures in `tests/fixtures/` show).
         if len < 12 {
             return Err(self.r.err(DecodeErrorKind::Truncated {
                 needed: 12,
@@ -106,7 +106,7 @@ impl Decoder<'_> {
             return Err(e);
         }
 
-        // Flat part (§3.3).
+        // Flat part (MS-DRSR §4.1.10.2.12, `DRS_MSG_GETCHGREPLY_V6`).
         self.r.enter(Structure::ReplyV6);
         self.r.align(8)?;
         let source_dsa_guid = Guid::from_bytes_le(self.r.guid()?);
@@ -203,7 +203,7 @@ impl Decoder<'_> {
         })
     }
 
-    /// NDR conformant DSNAME (§3.4).
+    /// NDR conformant DSNAME (MS-DRSR §5.50).
     fn dsname(&mut self) -> Result<DsName, DecodeError> {
         let prev = self.r.enter(Structure::Dsname);
         self.r.align(4)?;
@@ -314,7 +314,8 @@ impl Decoder<'_> {
                 declared,
             }));
         }
-        // Pass 2: pointees in reverse list order (§3.2 rule 9).
+        // Pass 2: pointees in reverse list order (C706 §14.3.12: an embedded pointer's
+        // pointee follows the flat part, and `pNextEntInf` comes first in each element).
         let mut resolver = Resolver::default();
         let mut objects = Vec::with_capacity(flats.len());
         for f in flats.iter().rev() {
@@ -491,7 +492,7 @@ impl Decoder<'_> {
         let size = if version == 9 { 96 } else { 72 };
         self.r.max_count(count, size)?;
         if count == 0 {
-            // A non-NULL pointer to an empty array: only the MaxCount (fixture lesson 4).
+            // A non-NULL pointer to an empty array: only the MaxCount (as in the Samba captures).
             self.r.leave(prev);
             return Ok(Vec::new());
         }
@@ -590,7 +591,7 @@ fn dsname_fields(
     })
 }
 
-/// Parses a flat (non-NDR) DSNAME attribute value (`drs.md` §3.6): 56-byte header, then the
+/// Parses a flat (non-NDR) DSNAME attribute value (MS-DRSR §5.50, as Object(DS-DN) values hold it): 56-byte header, then the
 /// UTF-16 name; `structLen` governs, the value may be longer (padding).
 pub fn parse_dsname_value(v: &[u8]) -> Result<DsName, DecodeErrorKind> {
     if v.len() < 56 {

@@ -1,4 +1,4 @@
-//! Decrypting a [`ReplicatedObject`] into an [`Account`] (`drs.md` §2): the secret attributes
+//! Decrypting a [`ReplicatedObject`] into an [`Account`] (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1): the secret attributes
 //! through the session-key and RID layers, the plain ones typed.
 
 use zeroize::Zeroize;
@@ -13,7 +13,7 @@ use crate::NtHash;
 
 impl ReplicatedObject {
     /// Decrypts the secret attributes (CRC32 checked, RID layer removed) into an [`Account`]
-    /// (`drs.md` §2).
+    /// (MS-DRSR §4.1.10.2.20 `ENCRYPTED_PAYLOAD`, MS-SAMR §2.2.11.1.3 RID DES).
     ///
     /// # Errors
     /// See [`ReplicatedObject::decrypt_with_any`].
@@ -22,7 +22,7 @@ impl ReplicatedObject {
     }
 
     /// Like [`ReplicatedObject::decrypt`] with several candidate session keys (key rollover,
-    /// `drs.md` §2.2): each value is decrypted with the first key whose CRC32 matches; pass the
+    /// the RPC security context may renegotiate its session key): each value is decrypted with the first key whose CRC32 matches; pass the
     /// newest first.
     ///
     /// # Errors

@@ -1,4 +1,4 @@
-//! [`Reply`]: one decoded `IDL_DRSGetNCChanges` output (`drs.md` §3), and what it holds:
+//! [`Reply`]: one decoded `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10.2.12 V6, and V9), and what it holds:
 //! [`ReplicatedObject`]s with their attributes and per-attribute metadata, USN vectors,
 //! up-to-date cursors and linked values.
 
@@ -15,7 +15,7 @@ use super::time::DsTime;
 pub use super::decode::parse_dsname_value;
 
 /// `USN_VECTOR` (MS-DRSR §5.210): the replication watermark. Send `usn_vec_to` back as the next
-/// request's `usnvecFrom` while [`Reply::more_data`] is true (`drs.md` §3.7).
+/// request's `usnvecFrom` while [`Reply::more_data`] is true (MS-DRSR §4.1.10.2.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UsnVector {
     /// `usnHighObjUpdate`.
@@ -26,7 +26,7 @@ pub struct UsnVector {
     pub usn_high_prop_update: i64,
 }
 
-/// `UPTODATE_CURSOR_V2` (MS-DRSR §5.208, `drs.md` §3.4).
+/// `UPTODATE_CURSOR_V2` (MS-DRSR §5.208).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpToDateCursor {
     /// `uuidDsa`: the invocation id of the DC the cursor is about.
@@ -37,7 +37,7 @@ pub struct UpToDateCursor {
     pub time_last_sync_success: DsTime,
 }
 
-/// `PROPERTY_META_DATA_EXT` (MS-DRSR §5.155, `drs.md` §3.4): the stamp of one attribute.
+/// `PROPERTY_META_DATA_EXT` (MS-DRSR §5.155): the stamp of one attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttributeMetadata {
     version: u32,
@@ -83,7 +83,7 @@ impl AttributeMetadata {
     }
 }
 
-/// A `DSNAME` (MS-DRSR §5.50, `drs.md` §3.4): GUID, SID and DN, each optional.
+/// A `DSNAME` (MS-DRSR §5.50): GUID, SID and DN, each optional.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsName {
     pub(super) guid: Option<Guid>,
@@ -226,7 +226,7 @@ impl ReplicatedObject {
             .or_else(|| self.single(Attr::ObjectSid).and_then(Sid::from_bytes))
     }
 
-    /// The RID (last sub-authority of [`ReplicatedObject::sid`]); keys the DES layer (`drs.md` §2.4).
+    /// The RID (last sub-authority of [`ReplicatedObject::sid`]); keys the DES layer (MS-SAMR §2.2.11.1.3).
     pub fn rid(&self) -> Option<u32> {
         self.sid().and_then(|s| s.rid())
     }
@@ -327,7 +327,7 @@ pub(crate) fn utf16_lossy(b: &[u8]) -> String {
         .collect()
 }
 
-/// One linked value (`REPLVALINF_V1`/`_V3`, `drs.md` §3.4), kept raw.
+/// One linked value (MS-DRSR `REPLVALINF_V1`/`REPLVALINF_V3`), kept raw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedValue {
     /// `pObject`: the object holding the link.
@@ -346,7 +346,7 @@ pub struct LinkedValue {
     pub time_expired: Option<DsTime>,
 }
 
-/// One decoded `IDL_DRSGetNCChanges` reply (`drs.md` §3.3): header, USN vectors, cursors, the
+/// One decoded `IDL_DRSGetNCChanges` reply (MS-DRSR §4.1.10.2.12): header, USN vectors, cursors, the
 /// prefix table, the objects in wire order, linked values and the return value.
 #[derive(Clone)]
 pub struct Reply {

@@ -1,4 +1,4 @@
-//! aarch64 backend on the ARMv8 SHA2 extensions (`perf.md` §4 technique 5): 1, 2 or 4
+//! aarch64 backend on the ARMv8 SHA2 extensions (`docs/kdf.md` technique 5): 1, 2 or 4
 //! independent PBKDF2 lanes interleaved instruction by instruction.
 //!
 //! The ARM state is kept as native words in `ABCD`/`EFGH` order, so the previous digest *is*

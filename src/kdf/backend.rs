@@ -14,37 +14,37 @@ use super::{x86_avx2, x86_avx512, x86_shani};
 ///
 /// A backend of width `N` runs full groups of `N` inputs in its `N`-lane kernel and the rest
 /// in narrower kernels of the same family (SHA-NI ×4 → ×2 → ×1; AVX2 ×8 → portable), never
-/// in padded dummy lanes (`perf.md` §4 technique 3, §4.1 "Lane mapping").
+/// in padded dummy lanes (`docs/kdf.md` technique 3).
 ///
 /// # Techniques
-/// See `perf.md` §4, techniques 1–5: state precomputation and fixed padding, native state
+/// See `docs/kdf.md`, "Techniques" 1–5: state precomputation and fixed padding, native state
 /// layout, multi-lane interleaving, runtime dispatch, ARMv8 SHA2.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// Scalar Rust, one lane, fastpbkdf2-style (`perf.md` §3, §4 technique 1). Runs anywhere.
+    /// Scalar Rust, one lane, fastpbkdf2-style (`docs/kdf.md` technique 1). Runs anywhere.
     Portable,
-    /// x86_64 SHA-NI, one lane (`perf.md` §4 technique 2; ≈ L1, the single-stream limit).
+    /// x86_64 SHA-NI, one lane (`docs/kdf.md` technique 2; near the single-stream limit).
     ShaNiX1,
-    /// x86_64 SHA-NI, two interleaved lanes (`perf.md` §1.3, §4: the contention-robust 3×).
+    /// x86_64 SHA-NI, two interleaved lanes (`BENCHMARKS.md`: the contention-robust 3×).
     ShaNiX2,
     /// x86_64 SHA-NI + AVX, two lanes, the iteration loop in hand-scheduled assembly
     /// (`tools/gen_x86_shani_asm.py`): three-operand VEX.128 forms for everything but the SHA
     /// instructions, constants as memory operands. Where the SHA unit is the bound (AMD Zen 1:
     /// `sha256rnds2` every 2 cycles) it runs 5–10 % ahead of [`Backend::ShaNiX2`] (BENCHMARKS.md).
     ShaNiX2Asm,
-    /// x86_64 SHA-NI, four interleaved lanes (`perf.md` §1.3, §4: up to 3.8× when quiet).
+    /// x86_64 SHA-NI, four interleaved lanes (`BENCHMARKS.md`: up to 3.8× when quiet).
     ShaNiX4,
-    /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`perf.md` §1.4, §2.4).
+    /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`BENCHMARKS.md`).
     Avx2X8,
     /// x86_64 AVX-512F, sixteen transposed lanes: Intel Xeon servers and AMD Zen 5
-    /// (`perf.md` §6). Not yet run on AVX-512 hardware by this project (see BENCHMARKS.md).
+    /// (`BENCHMARKS.md`). Not yet run on AVX-512 hardware by this project (see BENCHMARKS.md).
     Avx512X16,
-    /// aarch64 SHA2 extensions, one lane (`perf.md` §4 technique 5).
+    /// aarch64 SHA2 extensions, one lane (`docs/kdf.md` technique 5).
     Aarch64Sha2X1,
     /// aarch64 SHA2 extensions, two interleaved lanes.
     Aarch64Sha2X2,
-    /// aarch64 SHA2 extensions, four interleaved lanes (`perf.md` §4 technique 5).
+    /// aarch64 SHA2 extensions, four interleaved lanes (`docs/kdf.md` technique 5).
     Aarch64Sha2X4,
 }
 

@@ -1,5 +1,5 @@
 //! Constants shared by every backend: the SHA-256 round constants and initial state
-//! (FIPS 180-4 §4.2.2, §5.3.3), and the fixed-shape PBKDF2 message blocks (`perf.md` §4,
+//! (FIPS 180-4 §4.2.2, §5.3.3), and the fixed-shape PBKDF2 message blocks (`docs/kdf.md`,
 //! technique 1).
 //!
 //! All blocks here are in *word* form: `W[t]` is the big-endian interpretation of message
@@ -29,7 +29,7 @@ pub(super) const OPAD: u32 = 0x5c5c_5c5c;
 
 /// Words 8..16 of every block after the first inner one: a 32-byte digest in words 0..8,
 /// then `0x80`, zeros, and the bit length of `64 + 32` bytes (768). These never change, so
-/// the kernels treat them as constants (`perf.md` §3, hashcat / John the Ripper).
+/// the kernels treat them as constants (as hashcat mode 12800 and John the Ripper do; `docs/kdf.md`).
 pub(super) const DIGEST_PAD: [u32; 8] = [0x8000_0000, 0, 0, 0, 0, 0, 0, (64 + 32) * 8];
 
 /// Bit length of the first inner message: 64-byte ipad block, 10-byte salt, 4-byte `INT(1)`.
@@ -37,7 +37,7 @@ const SALT_BLOCK_BITS: u32 = (64 + super::SALT_LEN as u32 + 4) * 8;
 
 /// The key block XOR-ed with a pad word: `W[t] = BE(key[4t..4t+4]) ^ pad`.
 ///
-/// The key is exactly one block (`perf.md` §4.1, shape assumptions), so HMAC uses it as is.
+/// The key is exactly one block (`docs/kdf.md`, "The fixed shape"), so HMAC uses it as is.
 #[inline]
 pub(super) fn key_block(key: &[u8; super::KEY_LEN], pad: u32) -> [u32; 16] {
     core::array::from_fn(|t| {

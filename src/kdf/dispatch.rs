@@ -26,7 +26,7 @@ pub(super) fn run(
         return;
     }
     if iterations == 0 {
-        // Outside the fixed shape (`perf.md` §4.1): the generic crate decides.
+        // Outside the fixed shape (`docs/kdf.md`): the generic crate decides.
         for ((key, salt), out) in keys.iter().zip(salts).zip(out.iter_mut()) {
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, iterations, out);
         }

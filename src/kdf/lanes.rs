@@ -1,6 +1,6 @@
 //! The transposed multi-lane kernel shared by the SIMD-word backends (AVX2 ×8, AVX-512 ×16):
 //! one vector holds word `j` of `N` independent SHA-256 states, and every operation of the
-//! compression works on all `N` lanes at once (`perf.md` §1.4, §4 technique 3, §6).
+//! compression works on all `N` lanes at once (`docs/kdf.md` technique 3).
 //!
 //! The algorithm is written once, generic over [`Lanes`]; a backend supplies the vector type
 //! and its few operations (add, xor, Σ/σ, Ch, Maj, transposition). Why generic: the AVX-512
@@ -8,13 +8,13 @@
 //! QEMU's TCG does not emulate it), so its lane algorithm must be one that *is* tested. The
 //! same generic code runs as AVX2 on the build machines and as [`Soft`] (plain `[u32; N]`,
 //! test-only) anywhere, both differentially tested against the `pbkdf2` crate; an AVX-512
-//! backend only adds its one-line intrinsic wrappers. `perf.md` §6 asks for exactly this.
+//! backend only adds its one-line intrinsic wrappers. No emulator here runs AVX-512, so the tests need exactly this.
 //!
 //! Values of a backend's vector type can only be created with its [`Lanes::Token`], the
 //! proof that runtime detection found the CPU features — that is what makes the intrinsic
 //! calls inside its operations sound.
 //!
-//! Fixed-shape PBKDF2 (`perf.md` §4 technique 1): ipad/opad states once per key, the salt
+//! Fixed-shape PBKDF2 (`docs/kdf.md` technique 1): ipad/opad states once per key, the salt
 //! block once, and words 8..16 of every later block are the constant [`DIGEST_PAD`], which
 //! the compiler folds into the unrolled rounds.
 
@@ -25,7 +25,7 @@ use super::{KEY_LEN, OUT_LEN, SALT_LEN};
 
 /// `N` lanes of 32-bit words and the SHA-256 operations on them, lane by lane.
 ///
-/// `Zeroize`: message vectors hold key material (`perf.md` §4.1).
+/// `Zeroize`: message vectors hold key material (`docs/kdf.md`, "Correctness and secrets").
 pub(super) trait Lanes<const N: usize>: Copy + Zeroize {
     /// Proof that the CPU supports this vector type's instructions; every constructor takes
     /// one, so a value of `Self` exists only where its operations may run.

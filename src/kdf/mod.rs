@@ -1,12 +1,12 @@
 //! The hashing core: PBKDF2-HMAC-SHA256 specialised for the cloud verifier's shape
-//! (`perf.md` §3–§4): a 64-byte password (one SHA-256 block, used as the HMAC key as is),
+//! (`docs/kdf.md`): a 64-byte password (one SHA-256 block, used as the HMAC key as is),
 //! a 10-byte salt, one 32-byte output block.
 //!
 //! Bytes in, bytes out: this module knows nothing of NT hashes, policies or input formats.
 //!
 //! # How it is fast
-//! Per verifier the work is `2·iterations + 2` SHA-256 compressions (`perf.md` opening
-//! section). The kernels (`perf.md` §4):
+//! Per verifier the work is `2·iterations + 2` SHA-256 compressions. The kernels
+//! (`docs/kdf.md`, "Techniques"):
 //! 1. compute the HMAC ipad/opad states once per key, build `salt || INT(1)` as one block,
 //!    and treat words 8..16 of every later block as constants ([technique 1]);
 //! 2. keep the hash state in the backend's native layout between iterations and feed the
@@ -15,7 +15,7 @@
 //!    interleaved (×2 also as a hand-scheduled assembly loop), AVX2 8 / AVX-512 16 lanes
 //!    transposed, ARMv8 SHA2 ×2/×4;
 //! 4. pick the kernel at run time with `cpufeatures` ([technique 4]); no global
-//!    `target-cpu`/`+avx2` flags are needed or wanted (`perf.md` §5).
+//!    `target-cpu`/`+avx2` flags are needed or wanted (`docs/kdf.md`, "SSE and AVX").
 //!
 //! # Choosing a backend
 //! [`Backend::selected`] is the best available kernel for this CPU, unless the environment
@@ -24,7 +24,7 @@
 //!
 //! # Secrets
 //! Key blocks, ipad/opad states, intermediate digests and accumulators are zeroized after
-//! use (`perf.md` §4.1): explicit `zeroize` on the named buffers, and a best-effort wipe of
+//! use (`docs/kdf.md`): explicit `zeroize` on the named buffers, and a best-effort wipe of
 //! the stack the kernels used ([`zeroize::zeroize_stack`]) after every call. Register
 //! contents cannot be wiped from Rust. No kernel branches or indexes on secret data.
 //!
@@ -87,8 +87,8 @@ pub fn derive(
 
 /// [`derive()`] for many inputs: `out[i]` = derive(`keys[i]`, `salts[i]`), on
 /// [`Backend::selected`]. Full lane groups run in the widest kernel, the tail in narrower
-/// ones (`perf.md` §4 technique 3). Runs on the calling thread; split the slices across
-/// threads for more cores (`perf.md` §4 technique 6).
+/// ones (`docs/kdf.md` technique 3). Runs on the calling thread; split the slices across
+/// threads for more cores (`docs/kdf.md` technique 6).
 ///
 /// # Panics
 /// If the three slices differ in length (a caller bug, not an input error).

@@ -1,12 +1,12 @@
 //! Portable scalar backend: one PBKDF2 lane in plain `u32` words, fastpbkdf2-style
-//! (`perf.md` §3 "fastpbkdf2", §4 technique 1) — the shared lane kernel
+//! (fastpbkdf2's approach, `docs/kdf.md` technique 1) — the shared lane kernel
 //! ([`super::lanes`]) with one lane per "vector".
 //!
 //! Why an own compression rather than `sha2::compress256`: `compress256` takes big-endian
 //! *bytes* and re-detects SHA-NI / ARMv8 SHA2 on every call, so as the "portable" backend it
 //! would silently be a hardware backend on this machine (we could not test the scalar
 //! fallback that machines without those extensions run), and it would pay a byte
-//! (de)serialisation per block (`perf.md` §1.2: −20 % for one block per call). Working on
+//! (de)serialisation per block (`BENCHMARKS.md`: −20 % for one block per call). Working on
 //! words keeps the previous digest usable as message words directly and keeps the fixed
 //! padding words constant. Safe code only.
 

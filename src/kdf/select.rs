@@ -10,7 +10,7 @@ use super::{BACKEND_ENV, Backend, BackendUnavailable, KEY_LEN, OUT_LEN, SALT_LEN
 impl Backend {
     /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
     ///
-    /// x86_64: the two-lane SHA-NI kernels if the CPU has SHA-NI (`perf.md` §1.3, §4: the
+    /// x86_64: the two-lane SHA-NI kernels if the CPU has SHA-NI (`BENCHMARKS.md`: the
     /// contention-robust choice; ×4 is faster only when the core is quiet) — compiled
     /// ([`Backend::ShaNiX2`]) and, with AVX, hand-scheduled ([`Backend::ShaNiX2Asm`]) — and
     /// AVX-512 ×16 if it has AVX-512F; **if more than one of these can run, a short
@@ -19,9 +19,9 @@ impl Backend {
     ///
     /// Why calibrate rather than list CPU models: which one wins depends on the
     /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
-    /// Xeon and AMD Zen 5 (`perf.md` §6); the assembly loop's lead over the compiled one is
-    /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`perf.md`
-    /// §4 technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
+    /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); the assembly loop's lead over the compiled one is
+    /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`docs/kdf.md`
+    /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
     /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
     /// backend computes the same bytes; only speed depends on the choice.
     ///

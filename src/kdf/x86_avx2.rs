@@ -1,12 +1,12 @@
 //! x86_64 AVX2 backend: eight PBKDF2 lanes in a transposed layout (one 256-bit vector holds
-//! word `j` of all eight lanes), for CPUs without SHA-NI (`perf.md` §1.4, §2.4: ≈ 6.7× the
+//! word `j` of all eight lanes), for CPUs without SHA-NI (`BENCHMARKS.md`: ≈ 6.7× the
 //! `pbkdf2` crate there; on SHA-NI machines it loses to SHA-NI ×2 and is not selected).
 //!
 //! The algorithm is the shared transposed kernel ([`super::lanes`]); this file supplies the
 //! 256-bit vector type and its operations. AVX2 has no vector rotate, so each rotation is two
 //! shifts and an or. Only 8-lane groups run here; the caller sends the remaining `len % 8`
 //! inputs to the portable kernel rather than padding dummy lanes. These functions are
-//! compiled with `avx2` and never call SHA-NI code (`perf.md` §5).
+//! compiled with `avx2` and never call SHA-NI code (`docs/kdf.md`, "SSE and AVX").
 
 use core::arch::x86_64::{
     __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_andnot_si256, _mm256_or_si256,

@@ -1,6 +1,6 @@
 //! x86_64 AVX-512 backend: sixteen PBKDF2 lanes in a transposed layout (one 512-bit vector
 //! holds word `j` of all sixteen lanes) — the kernel that wins on Intel Xeon servers and on
-//! AMD Zen 5 (`perf.md` §6: tape-sha256's 16-lane AVX-512 at 1.7× its SHA-NI ×4 on Emerald
+//! AMD Zen 5 (`BENCHMARKS.md`: tape-sha256's 16-lane AVX-512 at 1.7× its SHA-NI ×4 on Emerald
 //! Rapids; Skylake-SP/Cascade Lake Xeons have AVX-512 but no SHA-NI at all).
 //!
 //! The algorithm is the shared transposed kernel ([`super::lanes`]), tested on every machine
@@ -15,7 +15,7 @@
 //! `tests/kdf.rs` and this file's unit test run it automatically wherever
 //! `avx512f` is present. Compiled with `avx512f` only; LLVM clears the upper register state
 //! (`vzeroupper`) before returning, so no SSE/AVX transition penalty reaches the SHA-NI code
-//! that handles the tail (`perf.md` §5).
+//! that handles the tail (`docs/kdf.md`, "SSE and AVX").
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi32, _mm512_ror_epi32, _mm512_set1_epi32, _mm512_srli_epi32,

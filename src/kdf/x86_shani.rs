@@ -1,5 +1,5 @@
 //! x86_64 SHA-NI backend: 1, 2 or 4 independent PBKDF2 lanes interleaved round by round
-//! (`perf.md` §1.3, §4 techniques 2–3).
+//! (`docs/kdf.md`, techniques 2–3).
 //!
 //! State stays in the SHA-NI register layout (`ABEF`/`CDGH`) for the whole iteration loop;
 //! the previous digest becomes message words `W0..W7` with four shuffles, `W8..W15` are the
@@ -8,11 +8,11 @@
 //!
 //! Every intrinsic kernel here touches only `xmm` registers in legacy-SSE encoding and is
 //! compiled with exactly `sha,sse2,ssse3,sse4.1` — never `avx`/`avx2` — so no SSE↔AVX
-//! transition can occur inside a kernel (`perf.md` §5). The kernels are `#[inline(never)]` so
+//! transition can occur inside a kernel (`docs/kdf.md`, "SSE and AVX"). The kernels are `#[inline(never)]` so
 //! they are never merged into callers that might use 256-bit VEX code. The one exception is
 //! `derive_x2_asm` (backend `shani-x2-asm`): compiled with `avx` as well, it runs its loop in
 //! [`super::x86_shani_asm`], whose non-SHA instructions are VEX.128 — never 256-bit — entered
-//! after `vzeroupper`, which is the mixing `perf.md` §5 allows.
+//! after `vzeroupper`, which is the mixing `docs/kdf.md` ("SSE and AVX") allows.
 
 #![allow(clippy::needless_range_loop)] // lanes are indexed in lock-step on purpose
 
@@ -156,7 +156,7 @@ fn derive_x2_asm(
     let mut mem: LoopMem = [lane(0), lane(1)];
     let mut cur = [[u.abef[0], u.cdgh[0]], [u.abef[1], u.cdgh[1]]];
     if iterations > 1 {
-        // Clean upper halves for the legacy-SSE SHA instructions in the loop (`perf.md` §5).
+        // Clean upper halves for the legacy-SSE SHA instructions in the loop (`docs/kdf.md`, "SSE and AVX").
         core::arch::x86_64::_mm256_zeroupper();
         // SAFETY: this function is only reachable through a `ShaNiAvx` token (SHA-NI and AVX
         // confirmed at run time); the upper halves were just cleared; `iterations - 1 >= 1`.
@@ -291,7 +291,7 @@ fn expand<const N: usize>(st: &mut State<N>, w: &mut [[__m128i; 4]; N], r: usize
 }
 
 /// One compression per lane: `init + rounds(init, w)`, the 16 four-round steps written out
-/// (fully unrolled, `perf.md` §4 technique 3), lanes interleaved inside each step.
+/// (fully unrolled, `docs/kdf.md` technique 3), lanes interleaved inside each step.
 ///
 /// A macro rather than a function: `#[inline(always)]` cannot be combined with
 /// `#[target_feature]`, and LLVM left a `compress` *function* out of line in the hot loop
@@ -453,7 +453,7 @@ fn derive_lanes<const N: usize>(
 
     // If the whole crate is built with AVX enabled (e.g. `-C target-cpu=x86-64-v3`), the
     // setup above may have used 256-bit moves; clear the upper halves so the legacy-SSE
-    // SHA-NI loop below never pays the SSE/AVX transition (`perf.md` §5).
+    // SHA-NI loop below never pays the SSE/AVX transition (`docs/kdf.md`, "SSE and AVX").
     #[cfg(target_feature = "avx")]
     // SAFETY: this code exists only when the whole build enables AVX
     // (`cfg(target_feature = "avx")`), i.e. the binary already requires AVX everywhere.

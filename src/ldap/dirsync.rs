@@ -23,7 +23,7 @@ pub use super::dirsync_control::{
     DIRSYNC_OID, DirSyncCookie, DirSyncFlags, DirSyncRequest, DirSyncResponse,
 };
 
-/// The attributes Samba's `syncpasswords` watches (`ecosystem.md` §2.6), plus the
+/// The attributes Samba's `syncpasswords` watches (Samba's `samba-tool user syncpasswords`), plus the
 /// replication metadata that shows `unicodePwd` writes.
 pub const PASSWORD_WATCH_ATTRIBUTES: &[&str] = &[
     "objectGUID",

@@ -1,5 +1,5 @@
-//! Known-answer vectors from DSInternals, John the Ripper and hashcat (`tests/vectors/pph1.json`,
-//! copied from `spec/../vectors/pph1.json`; `drs.md` §6.5).
+//! Known-answer vectors from DSInternals, John the Ripper and hashcat (`tests/vectors/pph1.json`;
+//! the algorithm: RFC 8018 §5.2 over the uppercase hex NT hash).
 
 use phsync::{CloudVerifier, Iterations, NtHash, Salt};
 use serde_json::Value;

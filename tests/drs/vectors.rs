@@ -1,4 +1,4 @@
-//! The vectors of `drs.md` §5 (DSInternals, Samba, MS-SAMR, prefix tables, supplementalCredentials
+//! The vectors in `tests/vectors/drs/` (DSInternals, Samba, MS-SAMR, prefix tables, supplementalCredentials
 //! samples, the synthetic V6 reply of Appendix A), read from `tests/vectors/drs/`.
 
 use std::path::PathBuf;
@@ -107,7 +107,7 @@ fn rid_key_schedule() {
         assert_eq!(lower(&expand_des_key(&k1)), c["k1_expanded"]);
         assert_eq!(lower(&expand_des_key(&k2)), c["k2_expanded"]);
     }
-    // drs.md §2.4 worked example, RID 500.
+    // MS-SAMR §2.2.11.1.3 RID DES, worked example, RID 500.
     let c: [u8; 16] = hex("b9c493e4a12818eed2fc0d2d731595cb").try_into().unwrap();
     assert_eq!(
         lower(&rid_decrypt_hash(500, &c)),

@@ -1,4 +1,4 @@
-//! Every backend this machine can run against the `pbkdf2` crate (`perf.md` §4.1): iteration
+//! Every backend this machine can run against the `pbkdf2` crate (`docs/kdf.md`, "Correctness and secrets"): iteration
 //! counts {1, 2, 3, 100, 1000}, every batch size 0..=17 and random larger ones (lane mapping
 //! and tails), random keys and salts, distinct inputs in every lane.
 
@@ -124,7 +124,7 @@ fn derive_matches_derive_many_and_reference() {
 #[test]
 fn known_vector_pa55w0rd() {
     // DSInternals / JtR: "Pa$$w0rd" → NT 92937945B518814341DE3F726500D4FF, salt
-    // 317ee9d1dec6508fa510, 100 iterations (`perf.md` §2).
+    // 317ee9d1dec6508fa510, 100 iterations (DSInternals' known answer).
     let hex = "92937945B518814341DE3F726500D4FF";
     let mut key = [0u8; KEY_LEN];
     for (i, c) in hex.bytes().enumerate() {
