@@ -40,10 +40,10 @@
 
 pub mod ad;
 pub mod batch;
-pub mod kdf;
 pub mod drs;
 mod error;
 mod hex;
+pub mod kdf;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 pub mod manual;
@@ -53,9 +53,9 @@ mod parse_error;
 mod verifier;
 
 pub use error::Error;
-pub use parse_error::{Field, ParseError};
 pub use nt::NtHash;
 pub use params::{Iterations, Salt};
+pub use parse_error::{Field, ParseError};
 pub use verifier::{CloudVerifier, PREFIX};
 
 /// The README's examples, compiled and run as doctests.

@@ -6,8 +6,8 @@ use md4::{Digest, Md4};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::parse_error::{Field, ParseError};
 use crate::hex;
+use crate::parse_error::{Field, ParseError};
 
 /// The 16-byte NT hash (`NTOWFv1`): `MD4(UTF-16LE(password))`.
 ///

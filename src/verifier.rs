@@ -9,11 +9,11 @@ use std::str::FromStr;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::kdf;
-use crate::parse_error::{Field, ParseError};
 use crate::hex;
+use crate::kdf;
 use crate::nt::NtHash;
 use crate::params::{Iterations, Salt};
+use crate::parse_error::{Field, ParseError};
 
 /// The verifier prefix: format version 1, PBKDF2 over the MD4 (NT) hash.
 pub const PREFIX: &str = "v1;PPH1_MD4,";

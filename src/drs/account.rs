@@ -5,9 +5,9 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::guid::Guid;
+use super::reply::AttributeMetadata;
 #[cfg(doc)]
 use super::reply::ReplicatedObject;
-use super::reply::AttributeMetadata;
 use super::sid::Sid;
 use super::supplemental::SupplementalCredentials;
 use crate::NtHash;

@@ -465,4 +465,3 @@ impl Reply {
         self.return_value
     }
 }
-

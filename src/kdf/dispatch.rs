@@ -4,9 +4,9 @@
 #[cfg(target_arch = "aarch64")]
 use super::aarch64_sha2;
 use super::portable;
+use super::{Backend, KEY_LEN, OUT_LEN, SALT_LEN};
 #[cfg(target_arch = "x86_64")]
 use super::{x86_avx2, x86_avx512, x86_shani};
-use super::{Backend, KEY_LEN, OUT_LEN, SALT_LEN};
 
 /// Bytes of stack wiped after each call into a kernel (the deepest kernel frame, SHA-NI ×4
 /// or AVX2 ×8 with spills, is well under 4 KiB).

@@ -116,7 +116,6 @@ impl Backend {
     }
 }
 
-
 /// Whether `derive` computes the same bytes as the `pbkdf2` crate on the self-test inputs
 /// (see [`Backend::passes_self_test`]). Inputs are fixed and not secret.
 fn self_test_passes(

@@ -63,12 +63,7 @@ const _: () = {
 /// upper halves of the YMM registers must be clean (`vzeroupper`) so the legacy-SSE SHA
 /// instructions pay no transition penalty.
 #[inline(always)]
-pub(super) unsafe fn run(
-    mem: &mut LoopMem,
-    consts: &AsmConsts,
-    u: &mut [[__m128i; 2]; 2],
-    n: u32,
-) {
+pub(super) unsafe fn run(mem: &mut LoopMem, consts: &AsmConsts, u: &mut [[__m128i; 2]; 2], n: u32) {
     debug_assert!(n >= 1);
     let [[mut a0, mut c0], [mut a1, mut c1]] = *u;
     // SAFETY: the caller guarantees SHA-NI + AVX; `mem` and `consts` are live, 16-byte
