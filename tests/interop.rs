@@ -15,6 +15,8 @@
 //! * a `CloudVerifier::generate` from each decrypted hash verifies the known password (and
 //!   rejects a wrong one), also after a round trip through its string form.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -70,13 +72,7 @@ struct ManifestAccount {
 
 const UF_ACCOUNTDISABLE: u32 = 0x2;
 
-fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd-length hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
+use common::hex;
 
 /// The PPH1 verifier written from the spec with the `pbkdf2` crate, from the manifest's hex
 /// (not through phsync): PBKDF2-HMAC-SHA256(UTF-16LE(uppercase hex NT), salt, n, 32).

@@ -12,7 +12,7 @@
 //!
 //! **Not yet executed on AVX-512 hardware by this project**: the build and CI machines have
 //! none, and QEMU's TCG does not emulate it (checked: SIGILL under `qemu-x86_64 -cpu max`).
-//! `tests/kdf.rs` and this file's unit test run it automatically wherever
+//! `tests/kdf/` and this file's unit test run it automatically wherever
 //! `avx512f` is present. Compiled with `avx512f` only; LLVM clears the upper register state
 //! (`vzeroupper`) before returning, so no SSE/AVX transition penalty reaches the SHA-NI code
 //! that handles the tail (`docs/kdf.md`, "SSE and AVX").

@@ -4,18 +4,7 @@
 use phsync::drs::{Reply, SessionKey, SupplementalCredentials};
 use proptest::prelude::*;
 
-fn appendix_a() -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/drs/appendix-a-v6-reply.hex"
-    ))
-    .unwrap();
-    let s: String = text.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use crate::common::appendix_a;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]

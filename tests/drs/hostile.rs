@@ -4,33 +4,11 @@
 //! payloads. Zero panics; every failure is a typed error (`DecodeError` with an offset inside
 //! the input, `DecryptError`). Memory bounds are in `tests/hostile_memory.rs`.
 
-use std::path::PathBuf;
-
 use phsync::drs::attr::Attr;
 use phsync::drs::crypto::{decrypt_value, encrypt_payload};
 use phsync::drs::{DecodeError, DecryptError, Reply, Secrets, SessionKey, SupplementalCredentials};
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/samba-a")
-            .join(path),
-    )
-    .unwrap()
-}
-
-/// (file, key) of every captured reply.
-fn captures() -> Vec<(String, SessionKey)> {
-    let truth: serde_json::Value = serde_json::from_slice(&fixture("truth.json")).unwrap();
-    let mut out = Vec::new();
-    for c in truth["captures"].as_array().unwrap() {
-        let key = SessionKey::from_hex(c["session_key_hex"].as_str().unwrap()).unwrap();
-        for r in c["replies"].as_array().unwrap() {
-            out.push((r["file"].as_str().unwrap().to_owned(), key.clone()));
-        }
-    }
-    out
-}
+use crate::common::{capture_files as captures, samba_file as fixture};
 
 /// The smallest exop reply and its key: cheap enough to decode thousands of times.
 fn small() -> (Vec<u8>, SessionKey) {

@@ -3,30 +3,11 @@
 //! parse, and every account's NT hash, history, flags, metadata and Kerberos keys equal the
 //! independent ground truth (`truth.json`, derived by `trim.py`).
 
-use std::path::PathBuf;
-
 use phsync::NtHash;
 use phsync::drs::{Attr, DecryptError, HashState, Reply, SessionKey};
 use serde_json::Value;
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samba-a")
-}
-
-fn truth() -> Value {
-    serde_json::from_slice(&std::fs::read(dir().join("truth.json")).unwrap()).unwrap()
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn lower_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::common::{capture_key as key, hex, lower_hex, samba_dir as dir, samba_truth as truth};
 
 fn replies(capture: &Value) -> Vec<Reply> {
     capture["replies"]
@@ -40,10 +21,6 @@ fn replies(capture: &Value) -> Vec<Reply> {
             Reply::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         })
         .collect()
-}
-
-fn key(capture: &Value) -> SessionKey {
-    SessionKey::from_hex(capture["session_key_hex"].as_str().unwrap()).unwrap()
 }
 
 fn account<'a>(t: &'a Value, role: &str) -> &'a Value {

@@ -1,8 +1,6 @@
 //! The vectors in `tests/vectors/drs/` (DSInternals, Samba, MS-SAMR, prefix tables, supplementalCredentials
 //! samples, the synthetic V6 reply of Appendix A), read from `tests/vectors/drs/`.
 
-use std::path::PathBuf;
-
 use phsync::NtHash;
 use phsync::drs::crypto::{
     decrypt_value, des_ecb_lm_encrypt, expand_des_key, rid_decrypt_hash, rid_encrypt_hash, rid_keys,
@@ -12,34 +10,9 @@ use phsync::drs::{
     Attr, DecodeErrorKind, DecryptError, HashState, Reply, SessionKey, Structure,
     SupplementalCredentials,
 };
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors/drs")
-        .join(name)
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn hex_file(name: &str) -> Vec<u8> {
-    hex(&std::fs::read_to_string(path(name)).unwrap())
-}
-
-fn vectors() -> Value {
-    serde_json::from_slice(&std::fs::read(path("vectors.json")).unwrap()).unwrap()
-}
+use crate::common::{drs_vector_hex as hex_file, drs_vectors as vectors, hex, lower_hex as lower};
 
 fn attr(name: &str) -> Attr {
     *Attr::ALL.iter().find(|a| a.ldap_name() == name).unwrap()

@@ -2,16 +2,16 @@
 //! (`fuzz/regressions/<target>/*`) through the fuzz targets' own bodies
 //! (`fuzz/src/checks.rs`, included here), on the stable toolchain, without libFuzzer.
 //!
-//! `cargo test --test fuzz_corpus_replay -- --ignored write_seeds` (re)writes the seed corpora
+//! `cargo test --test hardening -- --ignored write_seeds` (re)writes the seed corpora
 //! from the real Samba captures in `tests/fixtures/samba-a/` (see `fuzz/README.md`).
-
-#[path = "../fuzz/src/checks.rs"]
-mod checks;
 
 use std::path::{Path, PathBuf};
 
+use crate::checks;
+use crate::common::{drs_vector_hex, repo, samba_dir, samba_truth};
+
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    repo("")
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -63,9 +63,8 @@ fn write_seeds() {
     use phsync::drs::attr::Attr;
     use phsync::drs::crypto::{decrypt_value, encrypt_payload};
     use phsync::drs::{Reply, SessionKey};
-    let fx = root().join("tests/fixtures/samba-a");
-    let truth: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fx.join("truth.json")).unwrap()).unwrap();
+    let fx = samba_dir();
+    let truth = samba_truth();
     let corpus = root().join("fuzz/corpus");
     let write = |target: &str, name: &str, data: &[u8]| {
         let d = corpus.join(target);
@@ -166,15 +165,7 @@ fn write_seeds() {
         }
     }
     // The spec's appendix vectors.
-    let hexfile = |name: &str| -> Vec<u8> {
-        let s: String = std::fs::read_to_string(root().join("tests/vectors/drs").join(name))
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
-    };
+    let hexfile = drs_vector_hex;
     write(
         "reply_decode",
         "appendix-a",

@@ -13,7 +13,6 @@
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
-use std::path::PathBuf;
 
 use phsync::batch::{PasswordState, Runner, SyncAccount, SyncPolicy};
 use phsync::drs::{
@@ -28,9 +27,7 @@ const P16: [u8; 16] = [
     0xa7, 0x3c, 0x91, 0x5e, 0xd2, 0x48, 0xfb, 0x06, 0x6d, 0xe1, 0x29, 0xb4, 0x7f, 0x13, 0xc8, 0x5a,
 ];
 
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::common::lower_hex as hex_lower;
 
 /// Fails if `text` contains `secret` as lowercase/uppercase hex (whole, or any 6-byte window),
 /// as raw bytes, or as a Rust byte-array `Debug` (`[167, 60, …`).
@@ -160,9 +157,7 @@ fn ldap_secrets_print_redacted() {
     assert_no_secret("SyncAccount (ldap)", &format!("{a:?}"), &P16);
 }
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samba-a")
-}
+use crate::common::samba_dir as fixtures;
 
 /// The first exop reply of the NTLM capture and its key.
 fn capture() -> (Reply, SessionKey) {

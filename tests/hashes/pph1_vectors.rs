@@ -5,7 +5,7 @@ use phsync::{CloudVerifier, Iterations, NtHash, Salt};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/pph1.json")).expect("vector file is JSON")
+    serde_json::from_str(include_str!("../vectors/pph1.json")).expect("vector file is JSON")
 }
 
 fn nt_of(v: &Value) -> NtHash {

@@ -3,8 +3,7 @@
 //! into the batch runner, checked against the known passwords. See `tests/ldap/slapd.rs`.
 #![cfg(feature = "ldap")]
 
-#[path = "ldap/slapd.rs"]
-mod slapd;
+use crate::slapd;
 
 use std::collections::BTreeMap;
 
