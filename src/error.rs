@@ -1,4 +1,5 @@
-//! [`Error`]: the per-part error enums joined at the crate root (errors are enums per part, see [`crate::manual`]), for
+//! [`Error`]: the per-part error enums joined at the crate root (errors are enums per part, see
+//! [`crate::manual`]), for
 //! callers who want one error type across parsing, decoding, decryption and sources.
 
 use crate::ParseError;

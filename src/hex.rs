@@ -82,7 +82,8 @@ pub(crate) fn lower(bytes: &[u8]) -> String {
 }
 
 /// Writes UTF-16LE of the UPPERCASE hex of the 16 bytes into the 64-byte buffer
-/// (the PBKDF2 password of the cloud verifier; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
+/// (the PBKDF2 password of the cloud verifier; Microsoft Learn, "Implement password hash
+/// synchronization with Microsoft Entra Connect Sync").
 pub(crate) fn utf16le_upper_hex(bytes: &[u8; 16], out: &mut [u8; 64]) {
     for (i, &b) in bytes.iter().enumerate() {
         out[4 * i] = digit(b >> 4, b'A');

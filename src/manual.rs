@@ -1,18 +1,21 @@
 //! # Design manual: why phsync does what it does
 //!
 //! Short answers to the questions a reviewer asks first. Each cites the spec section
-//! (MS-DRSR, MS-SAMR, MS-NLMP, RFC 8018, FIPS 180-4, or the repository's `BENCHMARKS.md` and `docs/`) that holds the evidence.
+//! (MS-DRSR, MS-SAMR, MS-NLMP, RFC 8018, FIPS 180-4, or the repository's `BENCHMARKS.md` and
+//! `docs/`) that holds the evidence.
 //!
 //! ## Why the PBKDF2 password is the *uppercase* hex of the NT hash
 //! Entra Connect formats the 16-byte NT hash with .NET's `BitConverter.ToString(...)
 //! .Replace("-", "")`, which yields uppercase digits, and feeds the UTF-16LE bytes of that
-//! string to PBKDF2 (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync", steps 4–7). Lowercase hex gives a different, equally plausible-looking
+//! string to PBKDF2 (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra
+//! Connect Sync", steps 4–7). Lowercase hex gives a different, equally plausible-looking
 //! verifier that Entra ID rejects; `tests/vectors/pph1.json` carries such a negative vector and
 //! the test suite checks phsync never produces it. The 64-byte buffer is exactly one SHA-256
 //! block, which is what lets the core precompute the HMAC pads once per account.
 //!
 //! ## Why the salt is fresh for every verifier
-//! Entra Connect draws 10 random bytes on every password change (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync"); re-using a
+//! Entra Connect draws 10 random bytes on every password change (Microsoft Learn, "Implement
+//! password hash synchronization with Microsoft Entra Connect Sync"); re-using a
 //! salt across accounts would let an attacker who obtains the cloud verifiers attack equal
 //! passwords once. [`crate::Salt::random`] uses the operating system's CSPRNG.
 //!
@@ -29,10 +32,12 @@
 //! (`synced`, `skipped` with a reason, or `failed` with a reason), in input order, even when
 //! hashing runs on every core and even when the run is cancelled (accounts read but not yet
 //! hashed are reported as `cancelled`). Order also matters for the cloud: Entra Connect sends
-//! password changes "per-user basis and in chronological order" (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
+//! password changes "per-user basis and in chronological order" (Microsoft Learn, "Implement
+//! password hash synchronization with Microsoft Entra Connect Sync").
 //!
 //! ## Why the default policy skips what it skips
-//! The defaults mirror Entra Connect's PHS scoping (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync"): only enabled user
+//! The defaults mirror Entra Connect's PHS scoping (Microsoft Learn, "Implement password hash
+//! synchronization with Microsoft Entra Connect Sync"): only enabled user
 //! objects (the "In from AD – User AccountEnabled" rule), not computers, trust accounts or
 //! krbtgt; not `isCriticalSystemObject` accounts, objects without sAMAccountName, replication
 //! conflicts or Connect's own `AAD_*`/`MSOL_*` service accounts; and not temporary passwords
@@ -61,7 +66,8 @@
 //! (`docs/kdf.md`, technique 7).
 //!
 //! ## Why the CRC is checked
-//! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20). impacket
+//! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
+//! impacket
 //! ignores it; Samba and DSInternals check it, and so does phsync, for three reasons. A wrong
 //! session key (a Kerberos subkey vs. ticket key mix-up, a key renegotiated mid-replication, the
 //! first 16 bytes of a 32-byte AES key) does not fail RC4: it yields 16 random-looking bytes that
@@ -75,7 +81,8 @@
 //! - **Compressed replies (V2, V7) and V1** are rejected with
 //!   [`crate::drs::DecodeErrorKind::Unsupported`]: neither impacket nor DSInternals requests
 //!   compression, Samba's server never compresses, and MSZIP/XPRESS would be a large unverified
-//!   surface (MS-DRSR §4.1.10: V2 and V7 carry compressed replies). Ask for uncompressed V6/V9 replies.
+//!   surface (MS-DRSR §4.1.10: V2 and V7 carry compressed replies). Ask for uncompressed V6/V9
+//!   replies.
 //! - **Linked values** (`rgValues`: `member` and other link attributes) are walked and kept raw
 //!   ([`crate::drs::Reply::linked_values`]) but not interpreted: password hash sync needs none of
 //!   them, and the REPLVALINF layout rests on the MS-DRSR IDL alone — the real Samba
@@ -110,7 +117,8 @@
 //! detection can create guards every call, which is what the `// SAFETY:` comments point to.
 //! The crate is never built with `-C target-cpu=native` or a global `+avx2`: on AMD Zen that
 //! lets LLVM mix 256-bit VEX code into the legacy-SSE SHA-NI loop, and every SSE↔AVX transition
-//! then costs hundreds of cycles, making SHA-NI code ~60× slower (`BENCHMARKS.md`, the `target-cpu=native` pitfall). CI instead runs
+//! then costs hundreds of cycles, making SHA-NI code ~60× slower (`BENCHMARKS.md`, the
+//! `target-cpu=native` pitfall). CI instead runs
 //! the differential tests in a `-C target-cpu=x86-64-v3` build to prove the kernels stay
 //! correct (and fast) when an embedding application does enable AVX globally.
 //! `PHSYNC_BACKEND=<name>` forces a backend for tests and benchmarks.

@@ -94,7 +94,8 @@ impl NtHash {
     }
 
     /// The PBKDF2 password of the cloud verifier: UTF-16LE of the 32 **uppercase** hex digits
-    /// (64 bytes; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync"). Zeroized on drop.
+    /// (64 bytes; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra
+    /// Connect Sync"). Zeroized on drop.
     pub(crate) fn pph1_password(&self) -> Zeroizing<[u8; 64]> {
         let mut out = Zeroizing::new([0u8; 64]);
         hex::utf16le_upper_hex(&self.0, &mut out);

@@ -1,11 +1,13 @@
-//! The PBKDF2 parameters of the cloud verifier: [`Salt`] and [`Iterations`] (RFC 8018 §5.2; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
+//! The PBKDF2 parameters of the cloud verifier: [`Salt`] and [`Iterations`] (RFC 8018 §5.2;
+//! Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
 
 use std::fmt;
 use std::num::NonZeroU32;
 
 use crate::hex;
 
-/// The 10-byte per-verifier salt (Entra Connect draws 10 random bytes: Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
+/// The 10-byte per-verifier salt (Entra Connect draws 10 random bytes: Microsoft Learn, "Implement
+/// password hash synchronization with Microsoft Entra Connect Sync").
 ///
 /// Not secret: it is part of the verifier string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

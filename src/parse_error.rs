@@ -33,7 +33,8 @@ impl fmt::Display for Field {
     }
 }
 
-/// Why a textual NT hash or cloud verifier was rejected (the `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` format, as hashcat mode 12800 reads it).
+/// Why a textual NT hash or cloud verifier was rejected (the
+/// `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` format, as hashcat mode 12800 reads it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {

@@ -1,4 +1,5 @@
-//! The cloud verifier `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` (PBKDF2, RFC 8018 §5.2; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
+//! The cloud verifier `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` (PBKDF2, RFC 8018 §5.2; Microsoft
+//! Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
 //!
 //! Three layers, as in RustCrypto `pbkdf2`: the raw kernel ([`crate::kdf`]), the typed value
 //! ([`CloudVerifier::derive`]) and the string format (`Display` / `FromStr`).
@@ -32,7 +33,8 @@ pub struct CloudVerifier {
 }
 
 impl CloudVerifier {
-    /// Derives the verifier of `nt` with the given salt and iteration count (RFC 8018 §5.2 with HMAC-SHA256, RFC 2104, FIPS 180-4).
+    /// Derives the verifier of `nt` with the given salt and iteration count (RFC 8018 §5.2 with
+    /// HMAC-SHA256, RFC 2104, FIPS 180-4).
     pub fn derive(nt: &NtHash, salt: Salt, iterations: Iterations) -> CloudVerifier {
         let password = nt.pph1_password();
         let mut hash = [0u8; 32];

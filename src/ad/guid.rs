@@ -1,4 +1,5 @@
-//! [`Guid`]: the MS-DTYP §2.3.4 GUID as it travels in DRS (objectGUID, MS-ADA3; the `DSNAME` GUID, MS-DRSR §5.50).
+//! [`Guid`]: the MS-DTYP §2.3.4 GUID as it travels in DRS (objectGUID, MS-ADA3; the `DSNAME` GUID,
+//! MS-DRSR §5.50).
 
 use std::fmt;
 use std::str::FromStr;

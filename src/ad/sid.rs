@@ -1,4 +1,5 @@
-//! [`Sid`]: the MS-DTYP §2.4.2.2 binary security identifier (objectSid, MS-ADA3; the `DSNAME` SID, MS-DRSR §5.50).
+//! [`Sid`]: the MS-DTYP §2.4.2.2 binary security identifier (objectSid, MS-ADA3; the `DSNAME` SID,
+//! MS-DRSR §5.50).
 
 use std::fmt;
 

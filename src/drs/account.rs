@@ -1,4 +1,5 @@
-//! [`Account`]: the typed, decrypted view of one replicated object (attributes per MS-ADA1/MS-ADA3, secrets per MS-DRSR §4.1.10.2.20 and MS-SAMR §2.2.10).
+//! [`Account`]: the typed, decrypted view of one replicated object (attributes per MS-ADA1/MS-ADA3,
+//! secrets per MS-DRSR §4.1.10.2.20 and MS-SAMR §2.2.10).
 
 use std::fmt;
 
@@ -45,7 +46,8 @@ impl fmt::Debug for LmHash {
 }
 
 /// Whether a hash attribute was absent, present with no value, or present with a hash
-/// (an `ATTR` with `valCount` 0, MS-DRSR `ATTRVALBLOCK`). The empty password's hash is [`HashState::Present`], not "no password".
+/// (an `ATTR` with `valCount` 0, MS-DRSR `ATTRVALBLOCK`). The empty password's hash is
+/// [`HashState::Present`], not "no password".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashState<'a, T> {
     /// The attribute was not in the reply (e.g. not in the partial attribute set).

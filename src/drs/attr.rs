@@ -132,7 +132,8 @@ attrs! {
 }
 
 impl Attr {
-    /// Whether values arrive as ENCRYPTED_PAYLOAD (MS-DRSR §4.1.10.2.20; Samba's list in `libcli/drsuapi/repl_decrypt.c`).
+    /// Whether values arrive as ENCRYPTED_PAYLOAD (MS-DRSR §4.1.10.2.20; Samba's list in
+    /// `libcli/drsuapi/repl_decrypt.c`).
     pub const fn is_secret(self) -> bool {
         matches!(
             self,

@@ -111,7 +111,8 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
-/// Minimum ENCRYPTED_PAYLOAD length: 16-byte salt + 4-byte CRC (Samba's bound, MS-DRSR §4.1.10.2.20).
+/// Minimum ENCRYPTED_PAYLOAD length: 16-byte salt + 4-byte CRC (Samba's bound, MS-DRSR
+/// §4.1.10.2.20).
 pub const MIN_PAYLOAD: usize = 20;
 
 /// Layer 1 with one key: `Some(plaintext)` if the CRC matches. `value.len() >= 20` is checked by
@@ -138,7 +139,8 @@ fn layer1(key: &SessionKey, value: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// Decrypts one secret attribute value (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1.3): layer 1 with the first candidate key
+/// Decrypts one secret attribute value (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1.3): layer 1 with
+/// the first candidate key
 /// whose CRC32 matches (key rollover, as DSInternals does — pass the newest key first), then, for
 /// unicodePwd/dBCSPwd/ntPwdHistory/lmPwdHistory, the RID DES layer on every 16-byte block.
 ///
@@ -325,7 +327,8 @@ pub fn des_ecb_lm_encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
 }
 
 #[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
-/// Encrypts like the server (MS-DRSR §4.1.10.2.20, mirror of [`decrypt_value`]'s layer 1) with a given
+/// Encrypts like the server (MS-DRSR §4.1.10.2.20, mirror of [`decrypt_value`]'s layer 1) with a
+/// given
 /// salt; used to build test replies.
 pub fn encrypt_payload(key: &SessionKey, salt: &[u8; 16], plain: &[u8]) -> Vec<u8> {
     let mut md5 = Md5::new();

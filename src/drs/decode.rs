@@ -1,4 +1,5 @@
-//! The NDR20 walk of one `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10, NDR per C706 §14): [`Reply::decode`]
+//! The NDR20 walk of one `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10, NDR per C706 §14):
+//! [`Reply::decode`]
 //! and the flat `DSNAME` attribute value parser.
 //!
 //! The model it fills in lives in [`super::reply`]; this file only reads bytes.
@@ -29,7 +30,8 @@ struct Flat {
 
 impl Reply {
     /// Decodes the whole output of `IDL_DRSGetNCChanges` as NDR20 little-endian:
-    /// `[u32 pdwOutVersion][u32 union discriminant][DRS_MSG_GETCHGREPLY_V6 or _V9][u32 return value]`
+    /// `[u32 pdwOutVersion][u32 union discriminant][DRS_MSG_GETCHGREPLY_V6 or _V9][u32 return
+    /// value]`
     /// (MS-DRSR §4.1.10.2.12 for V6; pointees in NDR deferral order, C706 §14.3.12).
     ///
     /// # Errors
@@ -63,7 +65,8 @@ fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {
 impl Decoder<'_> {
     fn reply(mut self) -> Result<Reply, DecodeError> {
         let len = self.data.len();
-        // The return value sits in the last 4 bytes, whatever the body holds (as the Samba captures in `tests/fixtures/` show).
+        // The return value sits in the last 4 bytes, whatever the body holds (as the Samba captures
+        // in `tests/fixtures/` show).
         if len < 12 {
             return Err(self.r.err(DecodeErrorKind::Truncated {
                 needed: 12,
@@ -591,7 +594,8 @@ fn dsname_fields(
     })
 }
 
-/// Parses a flat (non-NDR) DSNAME attribute value (MS-DRSR §5.50, as Object(DS-DN) values hold it): 56-byte header, then the
+/// Parses a flat (non-NDR) DSNAME attribute value (MS-DRSR §5.50, as Object(DS-DN) values hold it):
+/// 56-byte header, then the
 /// UTF-16 name; `structLen` governs, the value may be longer (padding).
 pub fn parse_dsname_value(v: &[u8]) -> Result<DsName, DecodeErrorKind> {
     if v.len() < 56 {

@@ -7,7 +7,8 @@ use std::fmt;
 
 use super::attr::Attr;
 
-/// The wire structure being read when a [`DecodeError`] happened (MS-DRSR §4.1.10.2.12 and the structures it points to).
+/// The wire structure being read when a [`DecodeError`] happened (MS-DRSR §4.1.10.2.12 and the
+/// structures it points to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Structure {

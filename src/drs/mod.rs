@@ -1,4 +1,5 @@
-//! DRS replication input (MS-DRSR §4.1.10 `IDL_DRSGetNCChanges`): decode `IDL_DRSGetNCChanges` replies (NDR20) and
+//! DRS replication input (MS-DRSR §4.1.10 `IDL_DRSGetNCChanges`): decode `IDL_DRSGetNCChanges`
+//! replies (NDR20) and
 //! decrypt the secret attributes into a typed [`Account`].
 //!
 //! | file | what it holds | spec |

@@ -1,4 +1,5 @@
-//! Decrypting a [`ReplicatedObject`] into an [`Account`] (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1): the secret attributes
+//! Decrypting a [`ReplicatedObject`] into an [`Account`] (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1):
+//! the secret attributes
 //! through the session-key and RID layers, the plain ones typed.
 
 use zeroize::Zeroize;
@@ -22,7 +23,8 @@ impl ReplicatedObject {
     }
 
     /// Like [`ReplicatedObject::decrypt`] with several candidate session keys (key rollover,
-    /// the RPC security context may renegotiate its session key): each value is decrypted with the first key whose CRC32 matches; pass the
+    /// the RPC security context may renegotiate its session key): each value is decrypted with the
+    /// first key whose CRC32 matches; pass the
     /// newest first.
     ///
     /// # Errors

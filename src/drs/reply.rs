@@ -1,4 +1,5 @@
-//! [`Reply`]: one decoded `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10.2.12 V6, and V9), and what it holds:
+//! [`Reply`]: one decoded `IDL_DRSGetNCChanges` output (MS-DRSR §4.1.10.2.12 V6, and V9), and what
+//! it holds:
 //! [`ReplicatedObject`]s with their attributes and per-attribute metadata, USN vectors,
 //! up-to-date cursors and linked values.
 
@@ -226,7 +227,8 @@ impl ReplicatedObject {
             .or_else(|| self.single(Attr::ObjectSid).and_then(Sid::from_bytes))
     }
 
-    /// The RID (last sub-authority of [`ReplicatedObject::sid`]); keys the DES layer (MS-SAMR §2.2.11.1.3).
+    /// The RID (last sub-authority of [`ReplicatedObject::sid`]); keys the DES layer (MS-SAMR
+    /// §2.2.11.1.3).
     pub fn rid(&self) -> Option<u32> {
         self.sid().and_then(|s| s.rid())
     }
@@ -346,7 +348,8 @@ pub struct LinkedValue {
     pub time_expired: Option<DsTime>,
 }
 
-/// One decoded `IDL_DRSGetNCChanges` reply (MS-DRSR §4.1.10.2.12): header, USN vectors, cursors, the
+/// One decoded `IDL_DRSGetNCChanges` reply (MS-DRSR §4.1.10.2.12): header, USN vectors, cursors,
+/// the
 /// prefix table, the objects in wire order, linked values and the return value.
 #[derive(Clone)]
 pub struct Reply {

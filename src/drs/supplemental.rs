@@ -412,7 +412,8 @@ fn unhex(t: &[u8]) -> Option<Vec<u8>> {
 
 type KerbResult<T> = Result<T, (usize, &'static str)>;
 
-/// KERB_STORED_CREDENTIAL (rev 3) / KERB_STORED_CREDENTIAL_NEW (rev 4), MS-SAMR §2.2.10.4 and §2.2.10.6. Offsets in
+/// KERB_STORED_CREDENTIAL (rev 3) / KERB_STORED_CREDENTIAL_NEW (rev 4), MS-SAMR §2.2.10.4 and
+/// §2.2.10.6. Offsets in
 /// errors are into the decoded property value.
 fn kerberos(v: &[u8], revision: u16) -> KerbResult<KerberosCredentials> {
     let get16 = |i: usize| -> KerbResult<u16> {

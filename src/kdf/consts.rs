@@ -29,7 +29,8 @@ pub(super) const OPAD: u32 = 0x5c5c_5c5c;
 
 /// Words 8..16 of every block after the first inner one: a 32-byte digest in words 0..8,
 /// then `0x80`, zeros, and the bit length of `64 + 32` bytes (768). These never change, so
-/// the kernels treat them as constants (as hashcat mode 12800 and John the Ripper do; `docs/kdf.md`).
+/// the kernels treat them as constants (as hashcat mode 12800 and John the Ripper do;
+/// `docs/kdf.md`).
 pub(super) const DIGEST_PAD: [u32; 8] = [0x8000_0000, 0, 0, 0, 0, 0, 0, (64 + 32) * 8];
 
 /// Bit length of the first inner message: 64-byte ipad block, 10-byte salt, 4-byte `INT(1)`.

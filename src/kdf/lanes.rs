@@ -8,7 +8,8 @@
 //! QEMU's TCG does not emulate it), so its lane algorithm must be one that *is* tested. The
 //! same generic code runs as AVX2 on the build machines and as [`Soft`] (plain `[u32; N]`,
 //! test-only) anywhere, both differentially tested against the `pbkdf2` crate; an AVX-512
-//! backend only adds its one-line intrinsic wrappers. No emulator here runs AVX-512, so the tests need exactly this.
+//! backend only adds its one-line intrinsic wrappers. No emulator here runs AVX-512, so the tests
+//! need exactly this.
 //!
 //! Values of a backend's vector type can only be created with its [`Lanes::Token`], the
 //! proof that runtime detection found the CPU features — that is what makes the intrinsic

@@ -21,7 +21,8 @@ impl Backend {
     /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
     /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); the assembly loop's lead over the compiled one is
     /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`docs/kdf.md`
-    /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64 iterations,
+    /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64
+    /// iterations,
     /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
     /// backend computes the same bytes; only speed depends on the choice.
     ///
@@ -50,7 +51,8 @@ impl Backend {
         })
     }
 
-    /// The backend [`derive()`] and [`derive_many`] use, chosen once per process and cached.
+    /// The backend [`derive()`](super::derive) and [`derive_many`](super::derive_many) use, chosen
+    /// once per process and cached.
     ///
     /// If `PHSYNC_BACKEND` is set it must name an available backend that passes its
     /// self-test ([`Backend::passes_self_test`]); an unknown or unavailable name, or a
@@ -74,7 +76,8 @@ impl Backend {
     /// and a single, so every kernel width and tail path of every backend runs) × 3
     /// iterations, compared with the `pbkdf2` crate. Takes microseconds (the
     /// `pbkdf2` crate's share dominates). [`Backend::detected`] and [`Backend::selected`]
-    /// use no backend that fails it; [`derive_many_with`] does not run it (it is what the
+    /// use no backend that fails it; [`derive_many_with`](super::derive_many_with) does not run it
+    /// (it is what the
     /// tests use to compare backends).
     ///
     /// `false` for a backend this CPU cannot run.

@@ -8,7 +8,8 @@
 //!
 //! Every intrinsic kernel here touches only `xmm` registers in legacy-SSE encoding and is
 //! compiled with exactly `sha,sse2,ssse3,sse4.1` — never `avx`/`avx2` — so no SSE↔AVX
-//! transition can occur inside a kernel (`docs/kdf.md`, "SSE and AVX"). The kernels are `#[inline(never)]` so
+//! transition can occur inside a kernel (`docs/kdf.md`, "SSE and AVX"). The kernels are
+//! `#[inline(never)]` so
 //! they are never merged into callers that might use 256-bit VEX code. The one exception is
 //! `derive_x2_asm` (backend `shani-x2-asm`): compiled with `avx` as well, it runs its loop in
 //! [`super::x86_shani_asm`], whose non-SHA instructions are VEX.128 — never 256-bit — entered
@@ -156,7 +157,8 @@ fn derive_x2_asm(
     let mut mem: LoopMem = [lane(0), lane(1)];
     let mut cur = [[u.abef[0], u.cdgh[0]], [u.abef[1], u.cdgh[1]]];
     if iterations > 1 {
-        // Clean upper halves for the legacy-SSE SHA instructions in the loop (`docs/kdf.md`, "SSE and AVX").
+        // Clean upper halves for the legacy-SSE SHA instructions in the loop (`docs/kdf.md`, "SSE
+        // and AVX").
         core::arch::x86_64::_mm256_zeroupper();
         // SAFETY: this function is only reachable through a `ShaNiAvx` token (SHA-NI and AVX
         // confirmed at run time); the upper halves were just cleared; `iterations - 1 >= 1`.

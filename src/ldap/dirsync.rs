@@ -8,8 +8,8 @@
 //! `EXOP_REPL_SECRET`) for the secrets of the accounts DirSync reports.
 //!
 //! This file is the search: [`DirSyncSearch`] pages through a naming context and reports each
-//! [`ChangedObject`]. The control's codec (request, response, cookie) is in
-//! [`super::dirsync_control`], re-exported here.
+//! [`ChangedObject`]. The control's codec is in `dirsync_control.rs`, re-exported here:
+//! [`DirSyncRequest`], [`DirSyncResponse`], [`DirSyncCookie`].
 
 use ldap3::{LdapError, Scope};
 
@@ -23,7 +23,8 @@ pub use super::dirsync_control::{
     DIRSYNC_OID, DirSyncCookie, DirSyncFlags, DirSyncRequest, DirSyncResponse,
 };
 
-/// The attributes Samba's `syncpasswords` watches (Samba's `samba-tool user syncpasswords`), plus the
+/// The attributes Samba's `syncpasswords` watches (Samba's `samba-tool user syncpasswords`), plus
+/// the
 /// replication metadata that shows `unicodePwd` writes.
 pub const PASSWORD_WATCH_ATTRIBUTES: &[&str] = &[
     "objectGUID",

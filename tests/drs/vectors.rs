@@ -1,4 +1,5 @@
-//! The vectors in `tests/vectors/drs/` (DSInternals, Samba, MS-SAMR, prefix tables, supplementalCredentials
+//! The vectors in `tests/vectors/drs/` (DSInternals, Samba, MS-SAMR, prefix tables,
+//! supplementalCredentials
 //! samples, the synthetic V6 reply of Appendix A), read from `tests/vectors/drs/`.
 
 use phsync::NtHash;

@@ -1,4 +1,5 @@
-//! Every backend this machine can run against the `pbkdf2` crate (`docs/kdf.md`, "Correctness and secrets"): iteration
+//! Every backend this machine can run against the `pbkdf2` crate (`docs/kdf.md`, "Correctness and
+//! secrets"): iteration
 //! counts {1, 2, 3, 100, 1000}, every batch size 0..=17 and random larger ones (lane mapping
 //! and tails), random keys and salts, distinct inputs in every lane.
 

@@ -2,7 +2,8 @@
 //!
 //! Opt-in, because it provisions a domain (~20 s) and Samba's LDAP ports are fixed
 //! (127.0.0.1:389/636/3268/3269, so runs must be serial and nothing else may hold them): set
-//! `PHSYNC_SAMBA_AD_LIVE=1` (`.ci/run` does). Needs Debian's `samba` + `samba-ad-dc` (+ `samba-ad-provision`,
+//! `PHSYNC_SAMBA_AD_LIVE=1` (`.ci/run` does). Needs Debian's `samba` + `samba-ad-dc` (+
+//! `samba-ad-provision`,
 //! `samba-dsdb-modules`). The DC runs only the `ldap` service on 127.0.0.1 and is reached
 //! over its privileged `ldapi` socket (SYSTEM access, as Samba's own `syncpasswords` uses), so
 //! it needs no network or Kerberos; it is stopped by PID at the end.
