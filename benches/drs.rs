@@ -4,28 +4,22 @@
 //! `cargo bench --bench drs`
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use phsync::drs::{Reply, Secrets, SessionKey};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn load() -> (Vec<Vec<u8>>, SessionKey) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samba-a");
     let replies = (0..3)
-        .map(|i| std::fs::read(dir.join(format!("bin/samba-krb5-nc/reply-{i:03}.bin"))).unwrap())
+        .map(|i| common::samba_file(&format!("bin/samba-krb5-nc/reply-{i:03}.bin")))
         .collect();
-    let truth: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
-    let key = truth["captures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "samba-krb5-nc")
-        .unwrap()["session_key_hex"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (replies, SessionKey::from_hex(&key).unwrap())
+    let truth = common::samba_truth();
+    (
+        replies,
+        common::capture_key(common::capture(&truth, "samba-krb5-nc")),
+    )
 }
 
 fn bench(c: &mut Criterion) {

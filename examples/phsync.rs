@@ -8,7 +8,7 @@
 //! Each file holds one `IDL_DRSGetNCChanges` output stub (NDR20: `[u32 pdwOutVersion][u32 union
 //! tag][reply body][u32 WERROR]`). Objects are decrypted with the session key(s), run through
 //! the Entra Connect-like sync policy, and hashed on every core. stdout gets exactly one JSON
-//! object per replicated object, in input order (`API.md`, "Main job, as a command"); progress
+//! object per replicated object, in input order (README.md, "The main job"); progress
 //! and a summary go to stderr. Exit status: 0 when every object was processed, 1 when a file
 //! could not be read or decoded or objects failed to decrypt (after printing everything that
 //! could be processed), 2 for bad arguments.

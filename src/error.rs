@@ -1,85 +1,46 @@
-//! Errors of the hashes part: parsing NT hashes and cloud-verifier strings.
-//!
-//! Messages name the field and the position but never echo the input: an NT hash in hex is
-//! password-equivalent, and a verifier string may be pasted from a credential store.
+//! [`Error`]: the per-part error enums joined at the crate root (errors are enums per part, see
+//! [`crate::manual`]), for
+//! callers who want one error type across parsing, decoding, decryption and sources.
 
-use std::fmt;
+use crate::ParseError;
+use crate::drs::{DecodeError, DecryptError, SessionKeyParseError};
 
-/// Which part of a textual input an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Any error phsync returns. Each variant wraps one part's own error, which names what was
+/// wrong and where (field, byte offset, structure); none of them carries secret bytes.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Field {
-    /// A hex-encoded NT hash (`NtHash::from_hex`).
-    NtHash,
-    /// The `v1;PPH1_MD4,` prefix of a verifier string.
-    Prefix,
-    /// The salt field of a verifier string (20 hex digits).
-    Salt,
-    /// The iteration-count field of a verifier string.
-    Iterations,
-    /// The derived-key field of a verifier string (64 hex digits).
-    Hash,
+pub enum Error {
+    /// An NT hash or cloud-verifier string was malformed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A session key given as hex was malformed.
+    #[error(transparent)]
+    SessionKey(#[from] SessionKeyParseError),
+    /// A GetNCChanges reply could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A replicated object's secrets could not be decrypted.
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
+    /// An LDAP source failed.
+    #[cfg(feature = "ldap")]
+    #[error(transparent)]
+    Ldap(#[from] crate::ldap::LdapSourceError),
 }
 
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Field::NtHash => "nt_hash",
-            Field::Prefix => "prefix",
-            Field::Salt => "salt",
-            Field::Iterations => "iterations",
-            Field::Hash => "hash",
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_transparently() {
+        let e: Error = crate::NtHash::from_hex("xyz").unwrap_err().into();
+        assert_eq!(
+            e.to_string(),
+            "nt_hash: expected 32 hex digits, found 3 characters"
+        );
+        let e: Error = crate::drs::Reply::decode(&[1, 2, 3]).unwrap_err().into();
+        assert!(matches!(e, Error::Decode(_)));
+        assert!(e.to_string().contains("byte"), "{e}");
     }
-}
-
-/// Why a textual NT hash or cloud verifier was rejected (`drs.md` §6.2).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseError {
-    /// A hex field has the wrong number of characters.
-    #[error("{field}: expected {expected} hex digits, found {found} characters")]
-    Length {
-        /// The field.
-        field: Field,
-        /// Required number of hex digits.
-        expected: usize,
-        /// Number of characters found.
-        found: usize,
-    },
-    /// A hex field holds a byte that is not `0-9a-fA-F`.
-    #[error("{field}: not a hex digit at byte {position}")]
-    InvalidHex {
-        /// The field.
-        field: Field,
-        /// Byte offset of the offending character within the field.
-        position: usize,
-    },
-    /// The string does not start with `v1;PPH1_MD4,`.
-    #[error("prefix: expected `v1;PPH1_MD4,`")]
-    Prefix,
-    /// The iteration count is not a decimal number.
-    #[error("iterations: expected decimal digits only, found a non-digit at byte {position}")]
-    IterationsNotDecimal {
-        /// Byte offset within the field (0 for an empty field).
-        position: usize,
-    },
-    /// The iteration count is zero.
-    #[error("iterations: must be at least 1")]
-    IterationsZero,
-    /// The iteration count does not fit a `u32`.
-    #[error("iterations: larger than 4294967295")]
-    IterationsTooLarge,
-    /// The fields after the prefix are not exactly `salt,iterations,hash`.
-    #[error("{found} comma-separated fields after the prefix, expected 3 (salt,iterations,hash)")]
-    FieldCount {
-        /// Number of fields found.
-        found: usize,
-    },
-    /// Something follows the closing `;`.
-    #[error("unexpected text after the closing `;` at byte {position}")]
-    TrailingData {
-        /// Byte offset in the whole string.
-        position: usize,
-    },
 }

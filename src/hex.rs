@@ -4,7 +4,7 @@
 //! a [`ParseError`] naming the field, and error messages that never echo the input (an NT hash in
 //! hex is a secret).
 
-use crate::error::{Field, ParseError};
+use crate::parse_error::{Field, ParseError};
 
 // Encoding and decoding are branch-free and table-free in the digit values (the `base16ct`
 // technique): the bytes are NT hashes, and the uppercase hex of the NT hash is the PBKDF2
@@ -82,7 +82,8 @@ pub(crate) fn lower(bytes: &[u8]) -> String {
 }
 
 /// Writes UTF-16LE of the UPPERCASE hex of the 16 bytes into the 64-byte buffer
-/// (the PBKDF2 password of the cloud verifier, `drs.md` §6.1).
+/// (the PBKDF2 password of the cloud verifier; Microsoft Learn, "Implement password hash
+/// synchronization with Microsoft Entra Connect Sync").
 pub(crate) fn utf16le_upper_hex(bytes: &[u8; 16], out: &mut [u8; 64]) {
     for (i, &b) in bytes.iter().enumerate() {
         out[4 * i] = digit(b >> 4, b'A');

@@ -10,11 +10,12 @@
 //!
 //! | part | what it holds |
 //! |---|---|
+//! | [`ad`] | Active Directory primitives, one copy each: GUID, SID, Windows times |
 //! | [`NtHash`], [`Salt`], [`Iterations`], [`CloudVerifier`] | the hashes and the verifier string format |
 //! | [`drs`] | DRS replication input: decode `IDL_DRSGetNCChanges` replies, decrypt secrets into [`drs::Account`] |
 //! | [`batch`] | the sync policy and the parallel streaming runner: one [`batch::Outcome`] per account, in order; [`batch::DrsSync`] merges incremental replies with the stored state |
 //! | [`state`] | the state store of incremental sync: per-object facts and the replication watermark ([`state::StateStore`]; SQLite with feature `sqlite`) |
-//! | [`core`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
+//! | [`kdf`] | the fixed-shape multi-lane PBKDF2-HMAC-SHA256 kernels, chosen per CPU at run time |
 //! | `ldap` (feature `ldap`) | LDAP sources: Samba-schema `sambaNTPassword` directories and AD DirSync change detection |
 //!
 //! Errors are enums per part ([`ParseError`], [`drs::DecodeError`], [`drs::DecryptError`], …),
@@ -38,24 +39,25 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod ad;
 pub mod batch;
-pub mod core;
-mod crate_error;
 pub mod drs;
 mod error;
 mod hex;
+pub mod kdf;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 pub mod manual;
 mod nt;
 mod params;
+mod parse_error;
 pub mod state;
 mod verifier;
 
-pub use crate_error::Error;
-pub use error::{Field, ParseError};
+pub use error::Error;
 pub use nt::NtHash;
 pub use params::{Iterations, Salt};
+pub use parse_error::{Field, ParseError};
 pub use verifier::{CloudVerifier, PREFIX};
 
 /// The README's examples, compiled and run as doctests.

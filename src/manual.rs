@@ -1,18 +1,21 @@
 //! # Design manual: why phsync does what it does
 //!
 //! Short answers to the questions a reviewer asks first. Each cites the spec section
-//! (`spec/drs.md`, `spec/perf.md`, `spec/ecosystem.md`) that holds the evidence.
+//! (MS-DRSR, MS-SAMR, MS-NLMP, RFC 8018, FIPS 180-4, or the repository's `BENCHMARKS.md` and
+//! `docs/`) that holds the evidence.
 //!
 //! ## Why the PBKDF2 password is the *uppercase* hex of the NT hash
 //! Entra Connect formats the 16-byte NT hash with .NET's `BitConverter.ToString(...)
 //! .Replace("-", "")`, which yields uppercase digits, and feeds the UTF-16LE bytes of that
-//! string to PBKDF2 (`drs.md` §6.1). Lowercase hex gives a different, equally plausible-looking
+//! string to PBKDF2 (Microsoft Learn, "Implement password hash synchronization with Microsoft Entra
+//! Connect Sync", steps 4–7). Lowercase hex gives a different, equally plausible-looking
 //! verifier that Entra ID rejects; `tests/vectors/pph1.json` carries such a negative vector and
 //! the test suite checks phsync never produces it. The 64-byte buffer is exactly one SHA-256
 //! block, which is what lets the core precompute the HMAC pads once per account.
 //!
 //! ## Why the salt is fresh for every verifier
-//! Entra Connect draws 10 random bytes on every password change (`drs.md` §6.1); re-using a
+//! Entra Connect draws 10 random bytes on every password change (Microsoft Learn, "Implement
+//! password hash synchronization with Microsoft Entra Connect Sync"); re-using a
 //! salt across accounts would let an attacker who obtains the cloud verifiers attack equal
 //! passwords once. [`crate::Salt::random`] uses the operating system's CSPRNG.
 //!
@@ -29,10 +32,12 @@
 //! (`synced`, `skipped` with a reason, or `failed` with a reason), in input order, even when
 //! hashing runs on every core and even when the run is cancelled (accounts read but not yet
 //! hashed are reported as `cancelled`). Order also matters for the cloud: Entra Connect sends
-//! password changes "per-user basis and in chronological order" (`ecosystem.md` §2.1).
+//! password changes "per-user basis and in chronological order" (Microsoft Learn, "Implement
+//! password hash synchronization with Microsoft Entra Connect Sync").
 //!
 //! ## Why the default policy skips what it skips
-//! The defaults mirror Entra Connect's PHS scoping (`ecosystem.md` §2.1): only enabled user
+//! The defaults mirror Entra Connect's PHS scoping (Microsoft Learn, "Implement password hash
+//! synchronization with Microsoft Entra Connect Sync"): only enabled user
 //! objects (the "In from AD – User AccountEnabled" rule), not computers, trust accounts or
 //! krbtgt; not `isCriticalSystemObject` accounts, objects without sAMAccountName, replication
 //! conflicts or Connect's own `AAD_*`/`MSOL_*` service accounts; and not temporary passwords
@@ -58,43 +63,45 @@
 //! alive — one being hashed while the next is read — so memory does not grow with the input:
 //! `tests/batch_memory.rs` streams a million generated accounts and checks peak RSS growth.
 //! Salts come from one OS CSPRNG call per sub-batch rather than one system call per account
-//! (`perf.md` §4 item 7).
+//! (`docs/kdf.md`, technique 7).
 //!
 //! ## Why the CRC is checked
-//! Each secret value carries `CRC32(plaintext)` under the RC4 layer (`drs.md` §2.3). impacket
+//! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
+//! impacket
 //! ignores it; Samba and DSInternals check it, and so does phsync, for three reasons. A wrong
 //! session key (a Kerberos subkey vs. ticket key mix-up, a key renegotiated mid-replication, the
 //! first 16 bytes of a 32-byte AES key) does not fail RC4: it yields 16 random-looking bytes that
 //! would be synced as the user's "NT hash" and lock them out of the cloud. The CRC turns that into
 //! [`crate::drs::DecryptError::CrcMismatch`] naming the attribute. It is also what makes key
 //! rollover work: [`crate::drs::ReplicatedObject::decrypt_with_any`] tries the candidate keys and
-//! keeps the one whose CRC matches, as DSInternals does (`drs.md` §2.2). And it catches corruption
+//! keeps the one whose CRC matches, as DSInternals does. And it catches corruption
 //! the NDR layer cannot see. A false match has probability 2⁻³², per value and wrong key.
 //!
 //! ## What the DRS decoder skips and why
 //! - **Compressed replies (V2, V7) and V1** are rejected with
 //!   [`crate::drs::DecodeErrorKind::Unsupported`]: neither impacket nor DSInternals requests
 //!   compression, Samba's server never compresses, and MSZIP/XPRESS would be a large unverified
-//!   surface (`drs.md` §3.3). Ask for uncompressed V6/V9 replies.
+//!   surface (MS-DRSR §4.1.10: V2 and V7 carry compressed replies). Ask for uncompressed V6/V9
+//!   replies.
 //! - **Linked values** (`rgValues`: `member` and other link attributes) are walked and kept raw
 //!   ([`crate::drs::Reply::linked_values`]) but not interpreted: password hash sync needs none of
-//!   them, and the REPLVALINF layout rests on the IDL alone (`drs.md` §7.2) — the real Samba
+//!   them, and the REPLVALINF layout rests on the MS-DRSR IDL alone — the real Samba
 //!   capture, whose last chunk carries 23 of them and ends exactly on the return value, is the
 //!   check that the walk is right.
 //! - **Attribute values other than the ones [`crate::drs::Account`] types** stay raw bytes behind
 //!   [`crate::drs::ReplicatedObject::attributes`]; DN-valued ones can be read with
 //!   [`crate::drs::reply::parse_dsname_value`].
 //! - **msDS-IntId ATTRTYPs** (`0x80000000–0xBFFFFFFF`) are reported as
-//!   [`crate::drs::AttrId::IntId`], not guessed: only the schema maps them (`drs.md` §1.1).
+//!   [`crate::drs::AttrId::IntId`], not guessed: only the schema maps them (MS-DRSR §5.16.4).
 //! - **Referent IDs** are never validated: they are opaque, and Samba's differ from Windows'
-//!   numbering (`drs.md` §3.2 rule 4).
+//!   numbering (C706 §14.3.10: a referent id only says "not null").
 //! - **`supplementalCredentials`** can be skipped on request ([`crate::drs::Secrets::Hashes`]):
 //!   it is ~2.6 KB of RC4 and hex per account, and password hash sync needs only the NT hash.
 //!
 //! ## How the hashing backend is chosen, and why never at build time
 //! Servers differ: on AMD EPYC (Zen 2–4) interleaved SHA-NI streams win, on Intel Xeon with
-//! AVX-512 a 16-lane vector kernel wins, on ARM the SHA2 extensions (`perf.md` §3, §6). A
-//! binary built for one fleet runs on the other, so [`crate::core::Backend::selected`] asks
+//! AVX-512 a 16-lane vector kernel wins, on ARM the SHA2 extensions (`BENCHMARKS.md`). A
+//! binary built for one fleet runs on the other, so [`crate::kdf::Backend::selected`] asks
 //! the CPU at run time (`cpufeatures`, cached once) and picks SHA-NI ×2 (compiled, or the
 //! hand-scheduled assembly loop where AVX is there too) or AVX-512 ×16 — timing the candidates
 //! for a millisecond when a CPU can run several, because which one wins is a matter of
@@ -105,19 +112,20 @@
 //! instruction wrappers to code that is tested everywhere — and, because "tested everywhere"
 //! is not "run on that CPU", detection hands out no kernel that fails a known-answer
 //! self-test against the `pbkdf2` crate on the machine itself
-//! ([`crate::core::Backend::passes_self_test`]). Each kernel lives in its own module
+//! ([`crate::kdf::Backend::passes_self_test`]). Each kernel lives in its own module
 //! compiled with exactly the features it needs (`#[target_feature]`); a proof token that only
 //! detection can create guards every call, which is what the `// SAFETY:` comments point to.
 //! The crate is never built with `-C target-cpu=native` or a global `+avx2`: on AMD Zen that
 //! lets LLVM mix 256-bit VEX code into the legacy-SSE SHA-NI loop, and every SSE↔AVX transition
-//! then costs hundreds of cycles, making SHA-NI code ~60× slower (`perf.md` §5). CI instead runs
+//! then costs hundreds of cycles, making SHA-NI code ~60× slower (`BENCHMARKS.md`, the
+//! `target-cpu=native` pitfall). CI instead runs
 //! the differential tests in a `-C target-cpu=x86-64-v3` build to prove the kernels stay
 //! correct (and fast) when an embedding application does enable AVX globally.
 //! `PHSYNC_BACKEND=<name>` forces a backend for tests and benchmarks.
 //!
 //! ## Why the kernels are multi-lane and take whole batches
 //! One SHA-256 compression is a chain of dependent `sha256rnds2` instructions whose latency,
-//! not throughput, limits a single stream (`perf.md` §1). Interleaving two to four independent
+//! not throughput, limits a single stream (`BENCHMARKS.md`). Interleaving two to four independent
 //! accounts keeps the SHA unit busy; that is why [`crate::CloudVerifier::derive_batch`] and
 //! the batch runner hand the core whole groups of accounts, and why a tail is run through a
 //! narrower kernel rather than padded with dummy lanes (a padded lane costs the same as a real
@@ -134,7 +142,7 @@
 //! and reloads the pad states. The assembly uses three-operand VEX.128 forms for everything
 //! that is not a SHA instruction and keeps constants as memory operands: 484 instructions per
 //! iteration instead of 687, 5–10 % more verifiers per second, and the difference between
-//! 2.9× and 3.1× the `pbkdf2` crate on the build host (README). It is generated from one
+//! 2.9× and 3.1× the `pbkdf2` crate on the build host (BENCHMARKS.md). It is generated from one
 //! description of a four-round step (`tools/gen_x86_shani_asm.py`; a test keeps the committed
 //! file equal to the generator's output), checked by the same differential tests as every
 //! other kernel, and chosen by the run-time calibration only where it is actually faster.

@@ -1,4 +1,4 @@
-//! The NT hash (`drs.md` §5.1, MS-NLMP §3.3.1 `NTOWFv1`): MD4 over the UTF-16LE password.
+//! The NT hash (MS-NLMP §3.3.1 `NTOWFv1`, MD4 per RFC 1320): MD4 over the UTF-16LE password.
 
 use std::fmt;
 
@@ -6,8 +6,8 @@ use md4::{Digest, Md4};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{Field, ParseError};
 use crate::hex;
+use crate::parse_error::{Field, ParseError};
 
 /// The 16-byte NT hash (`NTOWFv1`): `MD4(UTF-16LE(password))`.
 ///
@@ -22,14 +22,14 @@ impl NtHash {
     /// The NT hash of the empty password, `31d6cfe0d16ae931b73c59d7e0c089c0`.
     ///
     /// Active Directory stores this for accounts whose password was set to the empty string;
-    /// it is a real password, not the absence of one (`drs.md` §2.5).
+    /// it is a real password, not the absence of one (see [`crate::drs::HashState`]).
     pub const EMPTY_PASSWORD: [u8; 16] = [
         0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31, 0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89,
         0xc0,
     ];
 
     /// `MD4(UTF-16LE(password))`. Characters outside the BMP become surrogate pairs, as in
-    /// Windows (`drs.md` §5.1). The UTF-16 buffer is zeroized after hashing.
+    /// Windows (MS-NLMP §3.3.1). The UTF-16 buffer is zeroized after hashing.
     pub fn from_password(password: &str) -> NtHash {
         let mut utf16 = Zeroizing::new(Vec::with_capacity(password.len() * 2));
         let mut units = [0u16; 2];
@@ -94,7 +94,8 @@ impl NtHash {
     }
 
     /// The PBKDF2 password of the cloud verifier: UTF-16LE of the 32 **uppercase** hex digits
-    /// (64 bytes, `drs.md` §6.1). Zeroized on drop.
+    /// (64 bytes; Microsoft Learn, "Implement password hash synchronization with Microsoft Entra
+    /// Connect Sync"). Zeroized on drop.
     pub(crate) fn pph1_password(&self) -> Zeroizing<[u8; 64]> {
         let mut out = Zeroizing::new([0u8; 64]);
         hex::utf16le_upper_hex(&self.0, &mut out);

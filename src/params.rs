@@ -1,11 +1,13 @@
-//! The PBKDF2 parameters of the cloud verifier: [`Salt`] and [`Iterations`] (`drs.md` §6.1).
+//! The PBKDF2 parameters of the cloud verifier: [`Salt`] and [`Iterations`] (RFC 8018 §5.2;
+//! Microsoft Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
 
 use std::fmt;
 use std::num::NonZeroU32;
 
 use crate::hex;
 
-/// The 10-byte per-verifier salt (`drs.md` §6.1: Entra Connect draws 10 random bytes).
+/// The 10-byte per-verifier salt (Entra Connect draws 10 random bytes: Microsoft Learn, "Implement
+/// password hash synchronization with Microsoft Entra Connect Sync").
 ///
 /// Not secret: it is part of the verifier string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,7 +53,7 @@ impl fmt::Debug for Salt {
     }
 }
 
-/// A PBKDF2 iteration count: never zero (`drs.md` §6.1).
+/// A PBKDF2 iteration count: never zero (RFC 8018 §5.2: `c` is a positive integer).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Iterations(NonZeroU32);
 

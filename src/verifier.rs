@@ -1,6 +1,7 @@
-//! The cloud verifier `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` (`drs.md` §6, `ecosystem.md` §1).
+//! The cloud verifier `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` (PBKDF2, RFC 8018 §5.2; Microsoft
+//! Learn, "Implement password hash synchronization with Microsoft Entra Connect Sync").
 //!
-//! Three layers, as in RustCrypto `pbkdf2`: the raw kernel ([`crate::core`]), the typed value
+//! Three layers, as in RustCrypto `pbkdf2`: the raw kernel ([`crate::kdf`]), the typed value
 //! ([`CloudVerifier::derive`]) and the string format (`Display` / `FromStr`).
 
 use std::fmt;
@@ -9,11 +10,11 @@ use std::str::FromStr;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::core;
-use crate::error::{Field, ParseError};
 use crate::hex;
+use crate::kdf;
 use crate::nt::NtHash;
 use crate::params::{Iterations, Salt};
+use crate::parse_error::{Field, ParseError};
 
 /// The verifier prefix: format version 1, PBKDF2 over the MD4 (NT) hash.
 pub const PREFIX: &str = "v1;PPH1_MD4,";
@@ -32,11 +33,12 @@ pub struct CloudVerifier {
 }
 
 impl CloudVerifier {
-    /// Derives the verifier of `nt` with the given salt and iteration count (`drs.md` §6.1).
+    /// Derives the verifier of `nt` with the given salt and iteration count (RFC 8018 §5.2 with
+    /// HMAC-SHA256, RFC 2104, FIPS 180-4).
     pub fn derive(nt: &NtHash, salt: Salt, iterations: Iterations) -> CloudVerifier {
         let password = nt.pph1_password();
         let mut hash = [0u8; 32];
-        core::derive(&password, salt.as_bytes(), iterations.get(), &mut hash);
+        kdf::derive(&password, salt.as_bytes(), iterations.get(), &mut hash);
         CloudVerifier {
             salt,
             iterations,
@@ -68,14 +70,14 @@ impl CloudVerifier {
         iterations: Iterations,
     ) -> Vec<CloudVerifier> {
         assert_eq!(nts.len(), salts.len(), "derive_many: one salt per NT hash");
-        let mut keys: Zeroizing<Vec<[u8; core::KEY_LEN]>> =
-            Zeroizing::new(vec![[0u8; core::KEY_LEN]; nts.len()]);
+        let mut keys: Zeroizing<Vec<[u8; kdf::KEY_LEN]>> =
+            Zeroizing::new(vec![[0u8; kdf::KEY_LEN]; nts.len()]);
         for (nt, key) in nts.iter().zip(keys.iter_mut()) {
             hex::utf16le_upper_hex(nt.as_bytes(), key);
         }
-        let salt_bytes: Vec<[u8; core::SALT_LEN]> = salts.iter().map(|s| *s.as_bytes()).collect();
-        let mut out = vec![[0u8; core::OUT_LEN]; nts.len()];
-        core::derive_many(&keys, &salt_bytes, iterations.get(), &mut out);
+        let salt_bytes: Vec<[u8; kdf::SALT_LEN]> = salts.iter().map(|s| *s.as_bytes()).collect();
+        let mut out = vec![[0u8; kdf::OUT_LEN]; nts.len()];
+        kdf::derive_many(&keys, &salt_bytes, iterations.get(), &mut out);
         salts
             .iter()
             .zip(out)

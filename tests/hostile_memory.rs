@@ -1,7 +1,8 @@
 //! Memory stays bounded by the input on hostile DRS input: a counting global allocator records
 //! the largest single allocation and the peak of live bytes while replies with counts and
 //! lengths inflated to 0x7fffffff (and other huge values) are decoded. Alone in its own test
-//! binary, with one test, so the counters belong to it.
+//! binary, with one test, so the counters belong to it: a `#[global_allocator]` counts every
+//! allocation of its binary, so grouped with other tests (`tests/drs/`) it would count theirs.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -43,14 +44,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/samba-a")
-            .join(path),
-    )
-    .unwrap()
-}
+mod common;
+
+use common::samba_file as fixture;
 
 #[test]
 fn inflated_counts_allocate_in_proportion_to_the_input() {

@@ -1,6 +1,6 @@
 //! Live interop check: phsync against replies captured from a real Samba AD DC.
 //!
-//! `tests/interop/run.sh` provisions a throwaway Samba domain on 127.0.0.1, replicates it with
+//! `tools/interop/run.sh` provisions a throwaway Samba domain on 127.0.0.1, replicates it with
 //! impacket (NTLM) and with Samba's own client (Kerberos), and then runs this test with
 //! `PHSYNC_INTEROP_DIR` pointing at the captures and their `manifest.json`. Without that
 //! variable the test only says that it was skipped, so a plain `cargo test` needs no Samba.
@@ -14,6 +14,8 @@
 //!   disabled / must-change flags; accounts without a password have no NT hash;
 //! * a `CloudVerifier::generate` from each decrypted hash verifies the known password (and
 //!   rejects a wrong one), also after a round trip through its string form.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,13 +72,7 @@ struct ManifestAccount {
 
 const UF_ACCOUNTDISABLE: u32 = 0x2;
 
-fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd-length hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
+use common::hex;
 
 /// The PPH1 verifier written from the spec with the `pbkdf2` crate, from the manifest's hex
 /// (not through phsync): PBKDF2-HMAC-SHA256(UTF-16LE(uppercase hex NT), salt, n, 32).
@@ -99,7 +95,7 @@ fn nt(hex: &str) -> NtHash {
 fn live_interop() {
     let Some(dir) = std::env::var_os("PHSYNC_INTEROP_DIR") else {
         eprintln!(
-            "interop: skipped: PHSYNC_INTEROP_DIR is not set (tests/interop/run.sh sets it after \
+            "interop: skipped: PHSYNC_INTEROP_DIR is not set (tools/interop/run.sh sets it after \
              capturing replies from a live Samba DC)"
         );
         return;

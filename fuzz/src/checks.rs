@@ -1,6 +1,6 @@
 //! The fuzz targets' bodies: one function per parser, shared by the libFuzzer binaries
 //! (`fuzz/fuzz_targets/*.rs`) and by the stable-toolchain replay test
-//! (`tests/fuzz_corpus_replay.rs`, which includes this file with `#[path]`), so a corpus or
+//! (`tests/hardening/fuzz_corpus_replay.rs`, which includes this file with `#[path]`), so a corpus or
 //! regression file exercises exactly the same code in both places.
 //!
 //! Each function must never panic on any input; the asserts inside are properties that must

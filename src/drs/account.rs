@@ -1,14 +1,14 @@
-//! [`Account`]: the typed, decrypted view of one replicated object (`drs.md` §1.4, §2, §4).
+//! [`Account`]: the typed, decrypted view of one replicated object (attributes per MS-ADA1/MS-ADA3,
+//! secrets per MS-DRSR §4.1.10.2.20 and MS-SAMR §2.2.10).
 
 use std::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::attr::Attr;
-use super::crypto::{RidLayer, SessionKey, decrypt_value_with};
-use super::error::DecryptError;
 use super::guid::Guid;
-use super::reply::{AttributeMetadata, ReplicatedObject, utf16_lossy};
+use super::reply::AttributeMetadata;
+#[cfg(doc)]
+use super::reply::ReplicatedObject;
 use super::sid::Sid;
 use super::supplemental::SupplementalCredentials;
 use crate::NtHash;
@@ -46,7 +46,8 @@ impl fmt::Debug for LmHash {
 }
 
 /// Whether a hash attribute was absent, present with no value, or present with a hash
-/// (`drs.md` §2.5). The empty password's hash is [`HashState::Present`], not "no password".
+/// (an `ATTR` with `valCount` 0, MS-DRSR `ATTRVALBLOCK`). The empty password's hash is
+/// [`HashState::Present`], not "no password".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashState<'a, T> {
     /// The attribute was not in the reply (e.g. not in the partial attribute set).
@@ -58,7 +59,7 @@ pub enum HashState<'a, T> {
 }
 
 #[derive(Clone)]
-enum Slot<T> {
+pub(super) enum Slot<T> {
     Absent,
     NoValue,
     Present(T),
@@ -87,23 +88,23 @@ impl<T> Slot<T> {
 /// prints them as `<redacted>`; there is no `Serialize`.
 #[derive(Clone)]
 pub struct Account {
-    guid: Option<Guid>,
-    sid: Option<Sid>,
-    dn: Option<String>,
-    sam_account_name: Option<String>,
-    user_principal_name: Option<String>,
-    user_account_control: Option<u32>,
-    pwd_last_set: Option<i64>,
-    account_expires: Option<i64>,
-    is_deleted: bool,
-    object_classes: Vec<String>,
-    nt_hash: Slot<NtHash>,
-    nt_history: Vec<NtHash>,
-    lm_hash: Slot<LmHash>,
-    lm_history: Vec<LmHash>,
-    supplemental: Option<SupplementalCredentials>,
-    supplemental_skipped: bool,
-    unicode_pwd_metadata: Option<AttributeMetadata>,
+    pub(super) guid: Option<Guid>,
+    pub(super) sid: Option<Sid>,
+    pub(super) dn: Option<String>,
+    pub(super) sam_account_name: Option<String>,
+    pub(super) user_principal_name: Option<String>,
+    pub(super) user_account_control: Option<u32>,
+    pub(super) pwd_last_set: Option<i64>,
+    pub(super) account_expires: Option<i64>,
+    pub(super) is_deleted: bool,
+    pub(super) object_classes: Vec<String>,
+    pub(super) nt_hash: Slot<NtHash>,
+    pub(super) nt_history: Vec<NtHash>,
+    pub(super) lm_hash: Slot<LmHash>,
+    pub(super) lm_history: Vec<LmHash>,
+    pub(super) supplemental: Option<SupplementalCredentials>,
+    pub(super) supplemental_skipped: bool,
+    pub(super) unicode_pwd_metadata: Option<AttributeMetadata>,
 }
 
 /// Which secrets [`ReplicatedObject::decrypt_selected`] decrypts.
@@ -242,179 +243,5 @@ impl Account {
     /// unicodePwd's replication stamp: its version increases with every password change.
     pub fn unicode_pwd_metadata(&self) -> Option<&AttributeMetadata> {
         self.unicode_pwd_metadata.as_ref()
-    }
-}
-
-impl ReplicatedObject {
-    /// Decrypts the secret attributes (CRC32 checked, RID layer removed) into an [`Account`]
-    /// (`drs.md` §2).
-    ///
-    /// # Errors
-    /// See [`ReplicatedObject::decrypt_with_any`].
-    pub fn decrypt(&self, key: &SessionKey) -> Result<Account, DecryptError> {
-        self.decrypt_with_any(std::slice::from_ref(key))
-    }
-
-    /// Like [`ReplicatedObject::decrypt`] with several candidate session keys (key rollover,
-    /// `drs.md` §2.2): each value is decrypted with the first key whose CRC32 matches; pass the
-    /// newest first.
-    ///
-    /// # Errors
-    /// [`DecryptError`]: no key's CRC matched (naming the attribute), a payload under 20 bytes,
-    /// a hash length not a multiple of 16, a missing or zero RID, more than one value in a
-    /// secret attribute, a non-secret attribute of the wrong size, or malformed
-    /// supplementalCredentials.
-    pub fn decrypt_with_any(&self, keys: &[SessionKey]) -> Result<Account, DecryptError> {
-        self.decrypt_selected(keys, Secrets::All)
-    }
-
-    /// Like [`ReplicatedObject::decrypt_with_any`], choosing which secrets to decrypt.
-    /// [`Secrets::Hashes`] skips supplementalCredentials (the largest secret, ~2.6 KB of RC4
-    /// and hex per account) — all password hash sync needs; the account then reports
-    /// [`Account::supplemental_credentials`] as `None` and [`Account::supplemental_skipped`] as
-    /// true.
-    ///
-    /// # Errors
-    /// As [`ReplicatedObject::decrypt_with_any`].
-    pub fn decrypt_selected(
-        &self,
-        keys: &[SessionKey],
-        which: Secrets,
-    ) -> Result<Account, DecryptError> {
-        let rid = self.rid().map(RidLayer::new);
-        let secret = |attr: Attr| -> Result<Slot<super::crypto::SecretBytes>, DecryptError> {
-            let Some(a) = self.attribute(attr) else {
-                return Ok(Slot::Absent);
-            };
-            let mut vals = a.values();
-            match vals.len() {
-                0 => Ok(Slot::NoValue),
-                1 => {
-                    let v = vals.next().expect("one value");
-                    decrypt_value_with(attr, rid.as_ref(), keys, v).map(Slot::Present)
-                }
-                n => Err(DecryptError::TooManyValues {
-                    attribute: attr,
-                    count: n,
-                }),
-            }
-        };
-        let hash = |attr: Attr| -> Result<Slot<[u8; 16]>, DecryptError> {
-            Ok(match secret(attr)? {
-                Slot::Absent => Slot::Absent,
-                Slot::NoValue => Slot::NoValue,
-                Slot::Present(p) => {
-                    let b: [u8; 16] =
-                        p.as_bytes()
-                            .try_into()
-                            .map_err(|_| DecryptError::BadHashLength {
-                                attribute: attr,
-                                len: p.len(),
-                            })?;
-                    Slot::Present(b)
-                }
-            })
-        };
-        // Each 16-byte entry goes straight from the zeroizing plaintext into its zeroizing
-        // hash type; no intermediate buffer keeps a copy.
-        let history = |attr: Attr| -> Result<Option<super::crypto::SecretBytes>, DecryptError> {
-            Ok(match secret(attr)? {
-                Slot::Present(p) => Some(p),
-                _ => None,
-            })
-        };
-
-        let nt_hash = match hash(Attr::UnicodePwd)? {
-            Slot::Absent => Slot::Absent,
-            Slot::NoValue => Slot::NoValue,
-            Slot::Present(mut b) => {
-                let h = NtHash::from_bytes(b);
-                b.zeroize();
-                Slot::Present(h)
-            }
-        };
-        let with_history = which != Secrets::Current;
-        let nt_history = with_history
-            .then(|| history(Attr::NtPwdHistory))
-            .transpose()?
-            .flatten()
-            .map(|p| {
-                p.as_bytes()
-                    .chunks_exact(16)
-                    .map(|c| NtHash::from_bytes(c.try_into().expect("16 bytes")))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let lm_hash = match hash(Attr::DbcsPwd)? {
-            Slot::Absent => Slot::Absent,
-            Slot::NoValue => Slot::NoValue,
-            Slot::Present(mut b) => {
-                let h = LmHash(b);
-                b.zeroize();
-                Slot::Present(h)
-            }
-        };
-        let lm_history = with_history
-            .then(|| history(Attr::LmPwdHistory))
-            .transpose()?
-            .flatten()
-            .map(|p| {
-                p.as_bytes()
-                    .chunks_exact(16)
-                    .map(|c| LmHash(c.try_into().expect("16 bytes")))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let supplemental_skipped = which != Secrets::All
-            && self
-                .attribute(Attr::SupplementalCredentials)
-                .is_some_and(|a| a.value_count() > 0);
-        let supplemental = if which != Secrets::All {
-            None
-        } else {
-            match secret(Attr::SupplementalCredentials)? {
-                Slot::Present(p) => Some(SupplementalCredentials::parse(p.as_bytes())?),
-                _ => None,
-            }
-        };
-
-        Ok(Account {
-            guid: self.object_guid(),
-            sid: self.sid(),
-            dn: self.dn().map(str::to_owned),
-            sam_account_name: self.single(Attr::SamAccountName).map(utf16_lossy),
-            user_principal_name: self.single(Attr::UserPrincipalName).map(utf16_lossy),
-            user_account_control: self
-                .fixed::<4>(Attr::UserAccountControl)?
-                .map(u32::from_le_bytes),
-            pwd_last_set: self.fixed::<8>(Attr::PwdLastSet)?.map(i64::from_le_bytes),
-            account_expires: self
-                .fixed::<8>(Attr::AccountExpires)?
-                .map(i64::from_le_bytes),
-            is_deleted: self
-                .fixed::<4>(Attr::IsDeleted)?
-                .is_some_and(|b| u32::from_le_bytes(b) != 0),
-            object_classes: self.object_classes(),
-            nt_hash,
-            nt_history,
-            lm_hash,
-            lm_history,
-            supplemental,
-            supplemental_skipped,
-            unicode_pwd_metadata: self
-                .attribute(Attr::UnicodePwd)
-                .and_then(|a| a.metadata().copied()),
-        })
-    }
-
-    /// The single value of a fixed-size attribute; `Ok(None)` if absent or value-less.
-    fn fixed<const N: usize>(&self, attr: Attr) -> Result<Option<[u8; N]>, DecryptError> {
-        let Some(v) = self.single(attr) else {
-            return Ok(None);
-        };
-        v.try_into().map(Some).map_err(|_| DecryptError::BadValue {
-            attribute: attr,
-            len: v.len(),
-        })
     }
 }

@@ -1,11 +1,12 @@
 //! Well-known attributes and object classes: OIDs, lDAPDisplayNames and default-table ATTRTYPs
-//! (`drs.md` §1.3, §1.4).
+//! (MS-ADA1/MS-ADA3; the secret ones per MS-DRSR §4.1.10.2.20 and Samba's
+//! `libcli/drsuapi/repl_decrypt.c`).
 
 use std::fmt;
 
 macro_rules! attrs {
     ($( $(#[$m:meta])* $v:ident = $oid:literal, $name:literal, $typ:literal; )*) => {
-        /// An attribute this crate knows by OID (`drs.md` §1.3, §1.4).
+        /// An attribute this crate knows by OID (MS-ADA1, MS-ADA3).
         ///
         /// Replies name attributes by ATTRTYPs relative to their own prefix table; the decoder maps
         /// them to OIDs and then to this enum, so matching never depends on the default table.
@@ -29,7 +30,7 @@ macro_rules! attrs {
                 match self { $(Attr::$v => $name,)* }
             }
 
-            /// The ATTRTYP under the default prefix table (`drs.md` §1.2); informative only —
+            /// The ATTRTYP under the default prefix table (MS-DRSR §5.16.4); informative only —
             /// replies are always mapped with their own `PrefixTableSrc`.
             pub const fn default_attrtyp(self) -> u32 {
                 match self { $(Attr::$v => $typ,)* }
@@ -131,7 +132,8 @@ attrs! {
 }
 
 impl Attr {
-    /// Whether values arrive as ENCRYPTED_PAYLOAD (`drs.md` §1.3, Samba's list).
+    /// Whether values arrive as ENCRYPTED_PAYLOAD (MS-DRSR §4.1.10.2.20; Samba's list in
+    /// `libcli/drsuapi/repl_decrypt.c`).
     pub const fn is_secret(self) -> bool {
         matches!(
             self,
@@ -149,7 +151,7 @@ impl Attr {
         )
     }
 
-    /// Whether the RID-keyed DES layer sits under the RC4 layer (`drs.md` §2.4).
+    /// Whether the RID-keyed DES layer sits under the RC4 layer (MS-SAMR §2.2.11.1.3).
     pub const fn has_rid_layer(self) -> bool {
         matches!(
             self,

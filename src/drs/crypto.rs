@@ -1,4 +1,4 @@
-//! Secret-attribute decryption (`drs.md` §2): the session-key layer
+//! Secret-attribute decryption (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1): the session-key layer
 //! `salt ‖ RC4(MD5(session key ‖ salt), CRC32(plain) ‖ plain)` and the RID-keyed DES layer.
 
 use std::cell::{Cell, OnceCell, RefCell};
@@ -14,7 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::attr::Attr;
 use super::error::{DecryptError, SessionKeyParseError};
 
-/// The RPC security context's session key (`drs.md` §2.2): 16 bytes under NTLM, 32 under
+/// The RPC security context's session key (MS-DRSR §4.1.10.2.20): 16 bytes under NTLM, 32 under
 /// Kerberos AES256; any length is accepted and fed whole into MD5.
 ///
 /// Zeroized on drop, `Debug` redacted, no `Serialize`.
@@ -111,7 +111,8 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
-/// Minimum ENCRYPTED_PAYLOAD length: 16-byte salt + 4-byte CRC (Samba's bound, `drs.md` §2.1).
+/// Minimum ENCRYPTED_PAYLOAD length: 16-byte salt + 4-byte CRC (Samba's bound, MS-DRSR
+/// §4.1.10.2.20).
 pub const MIN_PAYLOAD: usize = 20;
 
 /// Layer 1 with one key: `Some(plaintext)` if the CRC matches. `value.len() >= 20` is checked by
@@ -138,7 +139,8 @@ fn layer1(key: &SessionKey, value: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// Decrypts one secret attribute value (`drs.md` §2.3–§2.5): layer 1 with the first candidate key
+/// Decrypts one secret attribute value (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1.3): layer 1 with
+/// the first candidate key
 /// whose CRC32 matches (key rollover, as DSInternals does — pass the newest key first), then, for
 /// unicodePwd/dBCSPwd/ntPwdHistory/lmPwdHistory, the RID DES layer on every 16-byte block.
 ///
@@ -250,7 +252,7 @@ pub(crate) fn decrypt_value_with(
 }
 
 /// MS-SAMR §2.2.11.1.2: spreads 7 key bytes over 8 (bit 0 of each output byte left 0; DES ignores
-/// parity, `drs.md` §2.4).
+/// parity).
 pub fn expand_des_key(k: &[u8; 7]) -> [u8; 8] {
     let o = [
         k[0] >> 1,
@@ -265,7 +267,7 @@ pub fn expand_des_key(k: &[u8; 7]) -> [u8; 8] {
     o.map(|b| (b << 1) & 0xfe)
 }
 
-/// The two 7-byte keys derived from a RID (MS-SAMR §2.2.11.1.3, `drs.md` §2.4).
+/// The two 7-byte keys derived from a RID (MS-SAMR §2.2.11.1.3).
 pub fn rid_keys(rid: u32) -> ([u8; 7], [u8; 7]) {
     let i = rid.to_le_bytes();
     (
@@ -297,20 +299,22 @@ fn des_pair(k1: &[u8; 7], k2: &[u8; 7], block: &[u8; 16], encrypt: bool) -> [u8;
     out
 }
 
-/// Removes the RID DES layer from one 16-byte hash (`drs.md` §2.4).
+/// Removes the RID DES layer from one 16-byte hash (MS-SAMR §2.2.11.1.3).
 pub fn rid_decrypt_hash(rid: u32, block: &[u8; 16]) -> [u8; 16] {
     let (k1, k2) = rid_keys(rid);
     des_pair(&k1, &k2, block, false)
 }
 
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
 /// Applies the RID DES layer to one 16-byte hash (the server side; for tests and fixtures).
 pub fn rid_encrypt_hash(rid: u32, block: &[u8; 16]) -> [u8; 16] {
     let (k1, k2) = rid_keys(rid);
     des_pair(&k1, &k2, block, true)
 }
 
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
 /// MS-SAMR §2.2.11.1.4 "DES-ECB-LM" with a 16-byte key: Key1 = key\[0..7\], Key2 = key\[7..14\]
-/// (`drs.md` §5.3).
+/// (example keys: MS-SAMR §4.3).
 pub fn des_ecb_lm_encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
     let mut k1 = [0u8; 7];
     let mut k2 = [0u8; 7];
@@ -322,7 +326,9 @@ pub fn des_ecb_lm_encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
     out
 }
 
-/// Encrypts like the server (`drs.md` §2.3, mirror of [`decrypt_value`]'s layer 1) with a given
+#[doc(hidden)] // a test helper (builds server-side fixtures), not part of the API
+/// Encrypts like the server (MS-DRSR §4.1.10.2.20, mirror of [`decrypt_value`]'s layer 1) with a
+/// given
 /// salt; used to build test replies.
 pub fn encrypt_payload(key: &SessionKey, salt: &[u8; 16], plain: &[u8]) -> Vec<u8> {
     let mut md5 = Md5::new();

@@ -1,5 +1,5 @@
-//! Errors of the DRS part: [`DecodeError`] for the NDR walk (`drs.md` §3) and
-//! [`DecryptError`] for the secret layers (`drs.md` §2, §4).
+//! Errors of the DRS part: [`DecodeError`] for the NDR walk (MS-DRSR §4.1.10, C706 §14) and
+//! [`DecryptError`] for the secret layers (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.10–§2.2.11).
 //!
 //! Messages carry positions, counts and attribute names, never secret bytes.
 
@@ -7,7 +7,8 @@ use std::fmt;
 
 use super::attr::Attr;
 
-/// The wire structure being read when a [`DecodeError`] happened (`drs.md` §3.3–§3.4).
+/// The wire structure being read when a [`DecodeError`] happened (MS-DRSR §4.1.10.2.12 and the
+/// structures it points to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Structure {
@@ -17,7 +18,7 @@ pub enum Structure {
     ReplyV6,
     /// A `DSNAME` (NDR conformant structure).
     Dsname,
-    /// A flat `DSNAME` inside an attribute value (`drs.md` §3.6).
+    /// A flat `DSNAME` inside an attribute value (MS-DRSR §5.50).
     DsnameValue,
     /// `UPTODATE_VECTOR_V2_EXT`.
     UpToDateVector,
@@ -80,7 +81,7 @@ pub enum DecodeErrorKind {
         /// Bytes left.
         remaining: usize,
     },
-    /// A conformant array's MaxCount disagrees with the count field it must equal (`drs.md` §3.5).
+    /// A conformant array's MaxCount disagrees with the count field it must equal (C706 §14.3.3.2).
     CountMismatch {
         /// The MaxCount on the wire.
         max_count: u32,
@@ -94,7 +95,7 @@ pub enum DecodeErrorKind {
         /// The union discriminant.
         tag: u32,
     },
-    /// A reply version this crate does not decode: 1 (V1), 2 and 7 (compressed) — `drs.md` §3.3.
+    /// A reply version this crate does not decode: 1 (V1), 2 and 7 (compressed) — MS-DRSR §4.1.10.
     Unsupported {
         /// The version.
         version: u32,
@@ -111,7 +112,7 @@ pub enum DecodeErrorKind {
         /// `cNumObjects`.
         declared: u32,
     },
-    /// `attrCount` of an object differs from the number of metadata entries (`drs.md` §3.4).
+    /// `attrCount` of an object differs from the number of metadata entries (MS-DRSR §5.155).
     MetadataCountMismatch {
         /// `attrCount`.
         attributes: u32,
@@ -125,7 +126,7 @@ pub enum DecodeErrorKind {
     /// A DSNAME string or OID that is not valid UTF-16 / BER.
     BadString,
     /// An ATTRTYP whose prefix index is not in the reply's own `PrefixTableSrc` (never guessed
-    /// from the default table, `drs.md` §1.1).
+    /// from the default table, MS-DRSR §5.16.4).
     UnknownPrefixIndex {
         /// The ATTRTYP.
         attrtyp: u32,
@@ -241,7 +242,7 @@ pub struct DecodeError {
 }
 
 /// Why the secrets of an object could not be decrypted, or its attributes could not be typed
-/// (`drs.md` §2, §4).
+/// (MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.10).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecryptError {
@@ -300,7 +301,7 @@ pub enum DecryptError {
         /// The value length.
         len: usize,
     },
-    /// `supplementalCredentials` plaintext is malformed (`drs.md` §4).
+    /// `supplementalCredentials` plaintext is malformed (MS-SAMR §2.2.10.1).
     #[error("supplementalCredentials malformed at byte {offset} of the plaintext: {reason}")]
     SupplementalMalformed {
         /// Byte offset inside the decrypted USER_PROPERTIES.

@@ -1,16 +1,21 @@
-//! DRS replication input (`drs.md` §1–§5): decode `IDL_DRSGetNCChanges` replies (NDR20) and
+//! DRS replication input (MS-DRSR §4.1.10 `IDL_DRSGetNCChanges`): decode `IDL_DRSGetNCChanges`
+//! replies (NDR20) and
 //! decrypt the secret attributes into a typed [`Account`].
 //!
 //! | file | what it holds | spec |
 //! |---|---|---|
-//! | `ndr` | bounds-checked NDR20 reader | §3.2 |
-//! | [`reply`] | [`Reply`], [`ReplicatedObject`], attributes, metadata, USN vectors, cursors | §3.3–§3.6 |
-//! | [`prefix`] | ATTRTYP ↔ OID through the reply's own prefix table | §1.1–§1.2 |
-//! | [`attr`] | well-known attribute and class OIDs | §1.3–§1.4 |
-//! | [`crypto`] | [`SessionKey`], MD5/RC4/CRC32 layer, RID DES layer | §2 |
-//! | [`account`] | [`Account`], the decrypted typed view | §1.4, §2.5 |
-//! | [`supplemental`] | USER_PROPERTIES (Kerberos keys, WDigest, cleartext) | §4 |
+//! | [`reply`] | the wire model: [`Reply`], [`ReplicatedObject`], attributes, metadata, USN vectors, cursors, linked values | MS-DRSR §4.1.10.2.12, §5.50, §5.155, §5.162, §5.208 |
+//! | `decode` | the NDR20 walk: [`Reply::decode`], flat DSNAME values | C706 §14, MS-DRSR §4.1.10 |
+//! | `ndr` | bounds-checked NDR20 reader | C706 §14 |
+//! | [`prefix`] | ATTRTYP ↔ OID through the reply's own prefix table | MS-DRSR §5.16.4 |
+//! | [`attr`] | well-known attribute and class OIDs | MS-ADA1, MS-ADA3 |
+//! | [`crypto`] | [`SessionKey`], MD5/RC4/CRC32 layer, RID DES layer | MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1 |
+//! | `object_decrypt` | [`ReplicatedObject::decrypt`] and friends | MS-DRSR §4.1.10.2.20 |
+//! | [`account`] | [`Account`], the decrypted typed view | MS-ADA1, MS-ADA3 |
+//! | [`supplemental`] | USER_PROPERTIES (Kerberos keys, WDigest, cleartext) | MS-SAMR §2.2.10 |
 //! | [`error`] | [`DecodeError`], [`DecryptError`] | |
+//!
+//! [`Guid`], [`Sid`] and [`DsTime`] live in [`crate::ad`] and are re-exported here.
 //!
 //! ```no_run
 //! use phsync::drs::{Reply, SessionKey};
@@ -31,14 +36,16 @@
 pub mod account;
 pub mod attr;
 pub mod crypto;
+mod decode;
 pub mod error;
-pub mod guid;
 mod ndr;
+mod object_decrypt;
 pub mod prefix;
 pub mod reply;
-pub mod sid;
 pub mod supplemental;
-pub mod time;
+
+// The AD primitives live in `crate::ad`; their historic paths under `drs` stay.
+pub use crate::ad::{guid, sid, time};
 
 pub use account::{Account, HashState, LmHash, Secrets};
 pub use attr::Attr;

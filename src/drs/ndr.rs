@@ -1,4 +1,4 @@
-//! A bounds-checked little-endian NDR20 reader (`drs.md` §3.2).
+//! A bounds-checked little-endian NDR20 reader (C706 §14, NDR transfer syntax).
 //!
 //! Alignment is relative to byte 0 of the input (the stub start, which is 8-aligned in the PDU).
 //! Every read checks the remaining length; every error carries the offset and the
@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails with `CountMismatch` at `at` unless a conformant array's `max_count` equals the
-    /// count the structure itself declares (`drs.md` §3.2).
+    /// count the structure itself declares (C706 §14.3.3.2, conformant arrays).
     pub(crate) fn expect_count(
         &self,
         at: usize,

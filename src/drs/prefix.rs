@@ -1,4 +1,4 @@
-//! ATTRTYP ↔ OID through a prefix table (`drs.md` §1.1, MS-DRSR §5.16.4), on bytes.
+//! ATTRTYP ↔ OID through a prefix table (MS-DRSR §5.16.4), on bytes.
 //!
 //! A reply's ATTRTYPs are relative to its own `PrefixTableSrc`. The table built from it never
 //! falls back to the default one: an ATTRTYP whose index is missing is an error. The schemaInfo
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::attr::{Attr, class_name};
 
-/// An attribute's identity after mapping its ATTRTYP (`drs.md` §1.1).
+/// An attribute's identity after mapping its ATTRTYP (MS-DRSR §5.16.4).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AttrId {
     /// A well-known attribute.
@@ -133,7 +133,7 @@ const BUILTIN: &[&[u8]] = &[
 
 impl PrefixTable {
     /// Builds a table from `(ndx, prefix bytes)` pairs. Entries whose bytes start with `0xFF`
-    /// (the schemaInfo pseudo-entry, `drs.md` §1.1) are kept aside, not mapped.
+    /// (the schemaInfo pseudo-entry, MS-DRSR §5.16.4) are kept aside, not mapped.
     pub fn from_entries<I, B>(entries: I) -> PrefixTable
     where
         I: IntoIterator<Item = (u32, B)>,
@@ -152,7 +152,7 @@ impl PrefixTable {
         t
     }
 
-    /// The built-in table, indices 0–38 (`drs.md` §1.2). For tests and for building requests;
+    /// The built-in table, indices 0–38 (MS-DRSR §5.16.4). For tests and for building requests;
     /// replies are never mapped with it.
     pub fn builtin() -> PrefixTable {
         PrefixTable::from_entries(BUILTIN.iter().enumerate().map(|(i, b)| (i as u32, *b)))
@@ -174,7 +174,7 @@ impl PrefixTable {
             .map(|&i| self.entries[i].prefix.as_slice())
     }
 
-    /// The BER contents octets of the OID an ATTRTYP stands for (`OidFromAttid`, `drs.md` §1.1).
+    /// The BER contents octets of the OID an ATTRTYP stands for (`OidFromAttid`, MS-DRSR §5.16.4).
     pub fn oid_bytes(&self, attrtyp: u32) -> Result<Vec<u8>, PrefixError> {
         check_range(attrtyp)?;
         let prefix = self
@@ -215,7 +215,7 @@ impl PrefixTable {
         })
     }
 
-    /// The ATTRTYP of an OID in this table (`MakeAttid`, `drs.md` §1.1), without adding entries.
+    /// The ATTRTYP of an OID in this table (`MakeAttid`, MS-DRSR §5.16.4), without adding entries.
     pub fn attrtyp(&self, oid: &str) -> Result<u32, PrefixError> {
         let bin = oid_to_ber(oid).ok_or(PrefixError::BadOid)?;
         // The last sub-identifier as encoded: for a two-arc OID that is 40·a + b (or 80 + b),

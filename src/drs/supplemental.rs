@@ -1,5 +1,5 @@
-//! `supplementalCredentials` plaintext: USER_PROPERTIES and its packages (`drs.md` §4,
-//! MS-SAMR §2.2.10).
+//! `supplementalCredentials` plaintext: USER_PROPERTIES and its packages
+//! (MS-SAMR §2.2.10).
 //!
 //! Everything here is secret-bearing: the types zeroize on drop, print `<redacted>` for key
 //! material, and implement no `Serialize`.
@@ -25,7 +25,7 @@ pub struct KerberosKey {
 }
 
 impl KerberosKey {
-    /// The key type (1 DES-CBC-CRC, 3 DES-CBC-MD5, 17 AES128, 18 AES256, …, `drs.md` §4.3).
+    /// The key type (1 DES-CBC-CRC, 3 DES-CBC-MD5, 17 AES128, 18 AES256, …, RFC 3961/3962 etypes).
     pub fn key_type(&self) -> u32 {
         self.key_type
     }
@@ -117,7 +117,7 @@ impl fmt::Debug for KerberosCredentials {
     }
 }
 
-/// A decoded USER_PROPERTIES blob (`drs.md` §4.1). Compared in constant time over the secret
+/// A decoded USER_PROPERTIES blob (MS-SAMR §2.2.10.1). Compared in constant time over the secret
 /// parts (keys, hashes, cleartext, unknown packages' values).
 #[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
 pub struct SupplementalCredentials {
@@ -412,7 +412,8 @@ fn unhex(t: &[u8]) -> Option<Vec<u8>> {
 
 type KerbResult<T> = Result<T, (usize, &'static str)>;
 
-/// KERB_STORED_CREDENTIAL (rev 3) / KERB_STORED_CREDENTIAL_NEW (rev 4), `drs.md` §4.3. Offsets in
+/// KERB_STORED_CREDENTIAL (rev 3) / KERB_STORED_CREDENTIAL_NEW (rev 4), MS-SAMR §2.2.10.4 and
+/// §2.2.10.6. Offsets in
 /// errors are into the decoded property value.
 fn kerberos(v: &[u8], revision: u16) -> KerbResult<KerberosCredentials> {
     let get16 = |i: usize| -> KerbResult<u16> {

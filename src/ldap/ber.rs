@@ -3,7 +3,7 @@
 //!
 //! The reader never panics: every malformed input becomes a [`BerError`] naming the byte
 //! offset and what was expected there (ldap3's own control parsers `panic!` on bad BER,
-//! `ecosystem.md` §5).
+//! RFC 4511 §5.1 (BER as LDAP restricts it, X.690 §8).
 
 use std::fmt;
 

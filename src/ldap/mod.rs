@@ -23,6 +23,7 @@
 mod ber;
 mod connect;
 pub mod dirsync;
+mod dirsync_control;
 
 mod entry;
 mod error;

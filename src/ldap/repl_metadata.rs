@@ -8,13 +8,14 @@
 //! count × { u32 attid | u32 version | i64 originating time (seconds since 1601) |
 //! GUID originating invocation id | i64 originating USN | i64 local USN }` (48 bytes each).
 
+use crate::ad::DsTime;
+
 /// The ATTRTYP of `unicodePwd` under Active Directory's (and Samba's) prefix map
 /// (1.2.840.113556.1.4.90 → prefix index 9, 0x5A).
 pub const ATTID_UNICODE_PWD: u32 = 0x0009_005a;
 
 const HEADER: usize = 16;
 const ENTRY: usize = 48;
-const SECS_1601_TO_1970: i64 = 11_644_473_600;
 
 /// One attribute's replication stamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +94,7 @@ pub fn parse(blob: &[u8]) -> Result<Vec<AttributeStamp>, ReplMetadataError> {
             AttributeStamp {
                 attid: u32_at(blob, e),
                 version: u32_at(blob, e + 4),
-                changed_unix: i64_at(blob, e + 8) - SECS_1601_TO_1970,
+                changed_unix: DsTime(i64_at(blob, e + 8)).to_unix_seconds(),
                 originating_usn: i64_at(blob, e + 32),
             }
         })
@@ -166,6 +167,7 @@ pub fn read_unicode_pwd_stamp(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ad::time::EPOCH_DIFF_SECS;
 
     fn blob(entries: &[(u32, u32, i64)]) -> Vec<u8> {
         let mut b = Vec::new();
@@ -176,7 +178,7 @@ mod tests {
         for &(attid, version, time) in entries {
             b.extend_from_slice(&attid.to_le_bytes());
             b.extend_from_slice(&version.to_le_bytes());
-            b.extend_from_slice(&(time + SECS_1601_TO_1970).to_le_bytes());
+            b.extend_from_slice(&(time + EPOCH_DIFF_SECS).to_le_bytes());
             b.extend_from_slice(&[0xab; 16]);
             b.extend_from_slice(&42i64.to_le_bytes());
             b.extend_from_slice(&43i64.to_le_bytes());

@@ -47,7 +47,6 @@
 //! but never a stale cloud password.
 
 use crate::NtHash;
-use crate::batch::time::EPOCH_1601_TO_1970_SECS;
 use crate::batch::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
     SyncAccount,
@@ -156,11 +155,7 @@ fn integer(entry: &Entry, name: &str) -> Result<Option<i64>, String> {
     }
 }
 
-/// Unix seconds → FILETIME (100 ns ticks since 1601), saturating.
-pub fn unix_to_filetime(unix: i64) -> i64 {
-    unix.saturating_add(EPOCH_1601_TO_1970_SECS)
-        .saturating_mul(10_000_000)
-}
+pub use crate::ad::time::unix_to_filetime;
 
 /// `YYYYmmddHHMMSS[.ffffff]Z…` (GeneralizedTime in UTC, as entryCSN and modifyTimestamp
 /// start) → (Unix seconds, microseconds). `None` when malformed.
@@ -429,8 +424,6 @@ mod tests {
         ] {
             assert_eq!(generalized_time(bad), None, "{bad}");
         }
-        assert_eq!(unix_to_filetime(0), 116_444_736_000_000_000);
-        assert_eq!(unix_to_filetime(i64::MAX), i64::MAX);
     }
 
     #[test]

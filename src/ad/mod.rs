@@ -1,0 +1,13 @@
+//! Active Directory primitives shared by every part of the crate, one copy each: [`Guid`]
+//! (MS-DTYP §2.3.4), [`Sid`] (MS-DTYP §2.4.2.2) and Windows times ([`DsTime`], FILETIME).
+//!
+//! They depend on nothing else in the crate. The DRS part re-exports them under their historic
+//! paths (`phsync::drs::Guid`, `phsync::drs::guid`, …).
+
+pub mod guid;
+pub mod sid;
+pub mod time;
+
+pub use guid::{Guid, GuidParseError};
+pub use sid::Sid;
+pub use time::DsTime;

@@ -1,0 +1,227 @@
+//! Choosing a [`Backend`] at run time: CPU detection, the `PHSYNC_BACKEND` override, the
+//! known-answer self-test every candidate must pass, and the short calibration that decides
+//! between contenders.
+
+use std::sync::OnceLock;
+
+use super::dispatch::run;
+use super::{BACKEND_ENV, Backend, BackendUnavailable, KEY_LEN, OUT_LEN, SALT_LEN, UnknownBackend};
+
+impl Backend {
+    /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
+    ///
+    /// x86_64: the two-lane SHA-NI kernels if the CPU has SHA-NI (`BENCHMARKS.md`: the
+    /// contention-robust choice; ×4 is faster only when the core is quiet) — compiled
+    /// ([`Backend::ShaNiX2`]) and, with AVX, hand-scheduled ([`Backend::ShaNiX2Asm`]) — and
+    /// AVX-512 ×16 if it has AVX-512F; **if more than one of these can run, a short
+    /// calibration decides** (below); else AVX2 ×8, else portable. aarch64: SHA2 ×2, else
+    /// portable. Other architectures: portable.
+    ///
+    /// Why calibrate rather than list CPU models: which one wins depends on the
+    /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
+    /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); the assembly loop's lead over the compiled one is
+    /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`docs/kdf.md`
+    /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64
+    /// iterations,
+    /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
+    /// backend computes the same bytes; only speed depends on the choice.
+    ///
+    /// Every candidate must first pass its known-answer self-test
+    /// ([`Backend::passes_self_test`]); one that fails is reported once on standard error and
+    /// never used, so a kernel that misbehaves on a CPU nobody here has tested on (the
+    /// AVX-512 kernel has never run on real hardware in this project) costs speed, not
+    /// correctness.
+    pub fn detected() -> Backend {
+        static DETECTED: OnceLock<Backend> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let usable = |b: &Backend| b.passes_self_test_or_report();
+            let contenders: Vec<Backend> =
+                [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
+                    .into_iter()
+                    .filter(usable)
+                    .collect();
+            match contenders.as_slice() {
+                [] => [Backend::Avx2X8, Backend::Aarch64Sha2X2]
+                    .into_iter()
+                    .find(usable)
+                    .unwrap_or(Backend::Portable),
+                [only] => *only,
+                several => fastest(several),
+            }
+        })
+    }
+
+    /// The backend [`derive()`](super::derive) and [`derive_many`](super::derive_many) use, chosen
+    /// once per process and cached.
+    ///
+    /// If `PHSYNC_BACKEND` is set it must name an available backend that passes its
+    /// self-test ([`Backend::passes_self_test`]); an unknown or unavailable name, or a
+    /// failed self-test, is reported once on standard error and the detected backend
+    /// ([`Backend::detected`]) is used instead — never an unsupported kernel. Use
+    /// [`Backend::from_env`] to see the problem as a value.
+    pub fn selected() -> Backend {
+        static SELECTED: OnceLock<Backend> = OnceLock::new();
+        *SELECTED.get_or_init(|| match Backend::from_env() {
+            Ok(Some(b)) if b.passes_self_test_or_report() => b,
+            Ok(_) => Backend::detected(),
+            Err(e) => {
+                let fallback = Backend::detected();
+                eprintln!("phsync: {BACKEND_ENV}: {e}; using {fallback}");
+                fallback
+            }
+        })
+    }
+
+    /// Runs the backend's known-answer self-test: 19 inputs (a full 16-lane group, a pair
+    /// and a single, so every kernel width and tail path of every backend runs) × 3
+    /// iterations, compared with the `pbkdf2` crate. Takes microseconds (the
+    /// `pbkdf2` crate's share dominates). [`Backend::detected`] and [`Backend::selected`]
+    /// use no backend that fails it; [`derive_many_with`](super::derive_many_with) does not run it
+    /// (it is what the
+    /// tests use to compare backends).
+    ///
+    /// `false` for a backend this CPU cannot run.
+    pub fn passes_self_test(self) -> bool {
+        self.is_available() && self_test_passes(|k, s, it, o| run(self, k, s, it, o))
+    }
+
+    /// [`Backend::passes_self_test`] (so `false` for an unavailable backend), saying on
+    /// standard error when an available one fails.
+    fn passes_self_test_or_report(self) -> bool {
+        let ok = self.passes_self_test();
+        if !ok && self.is_available() {
+            eprintln!(
+                "phsync: PBKDF2 backend {self} failed its known-answer self-test on this CPU; \
+                 not used (please report: CPU model and this message)"
+            );
+        }
+        ok
+    }
+
+    /// The backend `PHSYNC_BACKEND` asks for: `Ok(None)` if unset or empty.
+    ///
+    /// # Errors
+    /// [`BackendChoiceError`] if the name is unknown or the backend cannot run here.
+    pub fn from_env() -> Result<Option<Backend>, BackendChoiceError> {
+        let Some(value) = std::env::var_os(BACKEND_ENV) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        let b = Backend::from_name(&value)?;
+        if b.is_available() {
+            Ok(Some(b))
+        } else {
+            Err(BackendUnavailable { backend: b }.into())
+        }
+    }
+}
+
+/// Whether `derive` computes the same bytes as the `pbkdf2` crate on the self-test inputs
+/// (see [`Backend::passes_self_test`]). Inputs are fixed and not secret.
+fn self_test_passes(
+    derive: impl Fn(&[[u8; KEY_LEN]], &[[u8; SALT_LEN]], u32, &mut [[u8; OUT_LEN]]),
+) -> bool {
+    const ITEMS: usize = 16 + 2 + 1;
+    const ITERATIONS: u32 = 3;
+    let hex = b"0123456789ABCDEF";
+    let mut keys = [[0u8; KEY_LEN]; ITEMS];
+    let mut salts = [[0u8; SALT_LEN]; ITEMS];
+    for (i, (key, salt)) in keys.iter_mut().zip(&mut salts).enumerate() {
+        for j in 0..KEY_LEN / 2 {
+            key[2 * j] = hex[(i * 7 + j * 5) % 16];
+        }
+        for (j, b) in salt.iter_mut().enumerate() {
+            *b = (i * 31 + j * 17) as u8;
+        }
+    }
+    let mut got = [[0u8; OUT_LEN]; ITEMS];
+    derive(&keys, &salts, ITERATIONS, &mut got);
+    keys.iter().zip(&salts).zip(&got).all(|((key, salt), got)| {
+        let mut want = [0u8; OUT_LEN];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, ITERATIONS, &mut want);
+        want == *got
+    })
+}
+
+/// The fastest of `candidates` on this CPU, measured (see [`Backend::detected`]).
+fn fastest(candidates: &[Backend]) -> Backend {
+    const ITEMS: usize = 32;
+    const ITERATIONS: u32 = 64;
+    let keys: Vec<[u8; KEY_LEN]> = (0..ITEMS)
+        .map(|i| [b'0' + (i % 10) as u8; KEY_LEN])
+        .collect();
+    let salts = vec![[0x5a; SALT_LEN]; ITEMS];
+    let mut out = vec![[0u8; OUT_LEN]; ITEMS];
+    let mut best = vec![std::time::Duration::MAX; candidates.len()];
+    for _ in 0..3 {
+        for (b, best) in candidates.iter().zip(best.iter_mut()) {
+            let start = std::time::Instant::now();
+            run(*b, &keys, &salts, ITERATIONS, &mut out);
+            *best = (*best).min(start.elapsed());
+        }
+    }
+    candidates
+        .iter()
+        .zip(&best)
+        .min_by_key(|(_, t)| **t)
+        .map_or(Backend::Portable, |(b, _)| *b)
+}
+
+/// Why a forced backend (`PHSYNC_BACKEND`) cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendChoiceError {
+    /// The name is not a backend.
+    #[error(transparent)]
+    Unknown(#[from] UnknownBackend),
+    /// The backend exists but this CPU cannot run it.
+    #[error(transparent)]
+    Unavailable(#[from] BackendUnavailable),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The calibration behind [`Backend::detected`] keeps the faster contender: between the
+    /// portable kernel and SHA-NI ×2 (≈ 10× apart) it must pick SHA-NI, in either order.
+    #[test]
+    fn calibration_keeps_the_faster_backend() {
+        if !Backend::ShaNiX2.is_available() {
+            eprintln!("no SHA-NI on this CPU: skipped");
+            return;
+        }
+        assert_eq!(
+            fastest(&[Backend::Portable, Backend::ShaNiX2]),
+            Backend::ShaNiX2
+        );
+        assert_eq!(
+            fastest(&[Backend::ShaNiX2, Backend::Portable]),
+            Backend::ShaNiX2
+        );
+    }
+
+    /// Every backend this CPU can run passes the self-test; a kernel wrong in one tail item,
+    /// or one that writes nothing, fails it.
+    #[test]
+    fn self_test_accepts_correct_kernels_and_rejects_wrong_ones() {
+        for b in Backend::available() {
+            assert!(b.passes_self_test(), "{b}");
+        }
+        let correct = |k: &[[u8; KEY_LEN]], s: &[[u8; SALT_LEN]], it, o: &mut [[u8; OUT_LEN]]| {
+            run(Backend::Portable, k, s, it, o)
+        };
+        assert!(self_test_passes(correct));
+        assert!(!self_test_passes(|k, s, it, o| {
+            correct(k, s, it, o);
+            o[18][31] ^= 1;
+        }));
+        assert!(!self_test_passes(|_, _, _, _| {}));
+        assert!(!self_test_passes(|k, s, it, o| correct(k, s, it + 1, o)));
+        for b in Backend::ALL.iter().filter(|b| !b.is_available()) {
+            assert!(!b.passes_self_test(), "{b} is not available here");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Hostile input: mutated and random replies never panic, and decoding never allocates more
+//! than the input justifies (counts are checked against the remaining bytes first).
+
+use phsync::drs::{Reply, SessionKey, SupplementalCredentials};
+use proptest::prelude::*;
+
+use crate::common::appendix_a;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn mutated_reply_never_panics(edits in proptest::collection::vec((0usize..2236, any::<u8>()), 1..8)) {
+        let mut b = appendix_a();
+        for (i, v) in edits {
+            b[i] = v;
+        }
+        if let Ok(r) = Reply::decode(&b) {
+            let key = SessionKey::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+            for o in r.objects() {
+                let _ = o.decrypt(&key);
+                let _ = o.object_classes();
+                let _ = o.sam_account_name();
+            }
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..512), v in 0u32..12) {
+        let mut x = b.clone();
+        if x.len() >= 8 {
+            x[0..4].copy_from_slice(&v.to_le_bytes());
+            x[4..8].copy_from_slice(&v.to_le_bytes());
+        }
+        let _ = Reply::decode(&x);
+        let _ = SupplementalCredentials::parse(&b);
+    }
+
+    #[test]
+    fn huge_counts_are_refused(at in (0usize..2236 / 4), count in 0x0100_0000u32..) {
+        let mut b = appendix_a();
+        b[at * 4..at * 4 + 4].copy_from_slice(&count.to_le_bytes());
+        let _ = Reply::decode(&b);
+    }
+}

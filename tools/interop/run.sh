@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# tools/interop/run.sh [--keep] [--no-check] [OUTDIR]
+#
+# Live interop test: a throwaway Samba AD DC on 127.0.0.1, replicated by real
+# DRS clients, and phsync checked against what they captured.
+#
+#   1. installs what is missing: Samba from Debian (apt-get), impacket from
+#      PyPI (pinned, requirements.txt) in a venv under $PHSYNC_INTEROP_CACHE
+#   2. provisions a new AD domain into a `mktemp -d` directory, 127.0.0.1 only
+#   3. creates users with known passwords (random per run, plus fixed cases)
+#   4. starts `samba -F -M single` (one process, PID recorded)
+#   5. replicates: impacket over NTLM (per object, and the whole NC in
+#      chunks), Samba's own client over Kerberos (whole NC, 32-byte key), and
+#      impacket's PHS loop: whole NC, directory changes, two incremental cycles
+#   6. stops Samba by its PID (TERM, then KILL) and checks the captures
+#      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
+#   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
+#      (`--example phsync`) on every capture, checked by check_mainjob.py with hashlib
+#
+# OUTDIR (default: <repo>/target/interop) gets captures/ and manifest.json
+# (replacing those of an earlier run). The DC's directory is always removed
+# and Samba always stopped, on success, failure or Ctrl-C, unless --keep.
+#
+#   --keep      leave the DC running (and its directory in place) after the
+#               captures, for manual experiments; prints how to stop it
+#   --no-check  capture only; do not run cargo
+#
+# Environment: PHSYNC_INTEROP_SEED (default: random; same seed = same names
+# and passwords), PHSYNC_INTEROP_CACHE (default /var/cache/phsync-interop),
+# PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50).
+# Needs root, Debian 12, and nothing else listening on TCP ports 88, 135, 464.
+set -euo pipefail
+
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+KEEP=0 CHECK=1 OUTDIR=""
+for a in "$@"; do
+  case "$a" in
+    --keep) KEEP=1 ;;
+    --no-check) CHECK=0 ;;
+    -h|--help) usage ;;
+    -*) echo "unknown option $a" >&2; usage ;;
+    *) [ -z "$OUTDIR" ] || usage; OUTDIR=$a ;;
+  esac
+done
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUTDIR=$(realpath -m "${OUTDIR:-$REPO/target/interop}")
+CACHE=${PHSYNC_INTEROP_CACHE:-/var/cache/phsync-interop}
+SEED=${PHSYNC_INTEROP_SEED:-$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')}
+SYSPY=/usr/bin/python3   # Debian's: python3-samba is built for it (not a pyenv/other python3 on PATH)
+
+T0=$(date +%s.%N)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+STEP_T=$T0
+step() { [ "$STEP_T" = "$T0" ] || echo "   ($(since "$STEP_T")s)"; STEP_T=$(date +%s.%N); echo "== $*"; }
+
+WORK="" SAMBA_PID="" POLICY_RC=0
+stop_samba() {
+  [ -n "$SAMBA_PID" ] || return 0
+  if kill -0 "$SAMBA_PID" 2>/dev/null; then
+    kill -TERM "$SAMBA_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$SAMBA_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SAMBA_PID" 2>/dev/null; then
+      echo "   samba $SAMBA_PID ignored SIGTERM for 10s: SIGKILL" >&2
+      kill -KILL "$SAMBA_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$SAMBA_PID" 2>/dev/null || true
+  SAMBA_PID=""
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ "$POLICY_RC" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ "$KEEP" = 1 ] && [ -n "$SAMBA_PID" ]; then
+    echo "== --keep: samba still running, pid $SAMBA_PID; stop with: kill $SAMBA_PID; rm -rf $WORK"
+    exit $rc
+  fi
+  [ "$KEEP" = 0 ] || [ -z "$WORK" ] || echo "== --keep: work directory kept: $WORK"
+  if [ $rc -ne 0 ]; then
+    echo "== FAILED (exit $rc)" >&2
+    if [ -n "$WORK" ] && [ -s "$WORK/samba.log" ]; then
+      echo "   last lines of the samba log:" >&2; tail -n 25 "$WORK/samba.log" | sed 's/^/   /' >&2 || true
+    fi
+  fi
+  stop_samba
+  if [ -n "$WORK" ] && [ "$KEEP" = 0 ]; then rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ "$(id -u)" = 0 ] || { echo "run.sh must run as root (it installs packages and runs a DC)" >&2; exit 1; }
+
+# ------------------------------------------------------------------------------------ packages
+step "packages (Samba from Debian)"
+PKGS="samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules python3-samba python3-venv"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "   installing:$missing"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    # the package scripts must not start Debian's own samba services
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && POLICY_RC=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  APTLOG=$(mktemp /tmp/phsync-interop-apt.XXXXXX)
+  # shellcheck disable=SC2086
+  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >"$APTLOG" 2>&1; then
+    tail -n 30 "$APTLOG" >&2; rm -f "$APTLOG"; exit 1
+  fi
+  rm -f "$APTLOG"
+  [ "$POLICY_RC" = 1 ] && rm -f /usr/sbin/policy-rc.d && POLICY_RC=0
+fi
+echo "   $(samba -V)"
+
+step "python venv (impacket from PyPI, pinned)"
+REQ_HASH=$(sha256sum "$HERE/requirements.txt" | cut -c1-12)
+VENV="$CACHE/venv-$REQ_HASH"
+PY="$VENV/bin/python"
+if ! "$PY" -c "import impacket, Cryptodome, samba" 2>/dev/null; then
+  rm -rf "$VENV"
+  mkdir -p "$CACHE"
+  # --system-site-packages: the venv must see Debian's samba bindings
+  "$SYSPY" -m venv --system-site-packages "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$HERE/requirements.txt"
+fi
+echo "   impacket $("$PY" -c 'from importlib.metadata import version; print(version("impacket"))') in $VENV"
+
+# ------------------------------------------------------------------------------------ the DC
+step "provision a throwaway domain (seed $SEED)"
+"$PY" "$HERE/netcheck.py" free 88 135 464
+WORK=$(mktemp -d /tmp/phsync-interop.XXXXXX)
+cd "$WORK"
+"$PY" "$HERE/domain.py" plan "$SEED" plan.json
+plan() { "$PY" -c 'import json,sys; print(json.load(open("plan.json"))[sys.argv[1]])' "$1"; }
+REALM=$(plan realm) DOMAIN=$(plan netbios_domain) HOST=$(plan hostname) ADMINPW=$(plan admin_password)
+: > empty.conf   # never read /etc/samba/smb.conf
+if ! samba-tool domain provision -s empty.conf --targetdir="$WORK/dc" \
+      --realm="$REALM" --domain="$DOMAIN" --host-name="$HOST" --host-ip=127.0.0.1 \
+      --server-role=dc --dns-backend=SAMBA_INTERNAL --use-rfc2307 --adminpass="$ADMINPW" \
+      --option="interfaces=127.0.0.1" --option="bind interfaces only=yes" \
+      >provision.log 2>&1; then
+  tail -n 30 provision.log >&2; exit 1
+fi
+CONF="$WORK/dc/etc/smb.conf"
+# Only the RPC server (DRSUAPI) and the KDC; no DNS, NBT, SMB, LDAP, winbind, dnsupdate, drepl
+# (nothing that could talk to anything but the clients below), and no forwarder.
+"$PY" - "$CONF" "$WORK" <<'EOF'
+import re, sys
+conf, work = sys.argv[1], sys.argv[2]
+s = open(conf).read()
+s = re.sub(r"(?m)^\s*(dns forwarder|server services|interfaces|bind interfaces only|pid directory"
+           r"|ncalrpc dir|log file)\s*=.*\n", "", s)
+extra = ["server services = rpc, kdc", "interfaces = 127.0.0.1", "bind interfaces only = yes",
+         # by default these are under /run/samba: keep every file the DC writes in $WORK
+         "pid directory = %s/run" % work, "ncalrpc dir = %s/run/ncalrpc" % work,
+         "log file = %s/samba.log.%%m" % work]
+s, n = re.subn(r"(?m)^\[global\]\n", "[global]\n" + "".join("\t%s\n" % e for e in extra), s, count=1)
+if n != 1:
+    sys.exit("no [global] section in " + conf)
+open(conf, "w").write(s)
+EOF
+cat > krb5.conf <<EOF
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	dns_canonicalize_hostname = false
+	rdns = false
+[realms]
+	$REALM = {
+		kdc = 127.0.0.1
+	}
+[domain_realm]
+	.$(plan dns_domain) = $REALM
+EOF
+
+step "create accounts (Samba's own password hashing on sam.ldb)"
+"$PY" "$HERE/domain.py" populate "$CONF" plan.json truth.json
+
+step "start samba (single process, 127.0.0.1 only)"
+mkdir -p "$WORK/run"
+# --keep: its own session, so that the DC outlives this terminal's job control
+SETSID=""; [ "$KEEP" = 0 ] || SETSID=setsid
+$SETSID samba -F -M single -s "$CONF" --debug-stdout -d 1 </dev/null >samba.log 2>&1 &
+SAMBA_PID=$!
+echo "   pid $SAMBA_PID"
+"$PY" "$HERE/netcheck.py" wait "$SAMBA_PID"
+[ "$(cat "/proc/$SAMBA_PID/comm")" = samba ] || { echo "pid $SAMBA_PID is not samba" >&2; exit 1; }
+"$PY" "$HERE/netcheck.py" loopback "$SAMBA_PID"
+
+# ------------------------------------------------------------------------------------ captures
+step "replicate: impacket/NTLM (per object, whole NC), Samba/Kerberos (whole NC)"
+rm -rf "$OUTDIR/captures" "$OUTDIR/manifest.json"   # only what an earlier run wrote
+mkdir -p "$OUTDIR"
+KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" PHSYNC_INTEROP_SMBCONF="$CONF" \
+  "$PY" "$HERE/capture.py" plan.json truth.json "$OUTDIR"
+
+if [ "$KEEP" = 1 ]; then
+  cat > "$WORK/README" <<EOF
+Samba AD DC from tools/interop/run.sh --keep (seed $SEED)
+  pid $SAMBA_PID, config $CONF, log $WORK/samba.log
+  realm $REALM, domain $DOMAIN, DC $HOST.$(plan dns_domain) on 127.0.0.1 (rpc 135, kdc 88)
+  Administrator password: $ADMINPW   (accounts and passwords: $WORK/plan.json)
+  Kerberos clients: KRB5_CONFIG=$WORK/krb5.conf
+  impacket venv: $VENV
+stop: kill $SAMBA_PID; rm -rf $WORK
+EOF
+  sed 's/^/   /' "$WORK/README"
+else
+  step "stop samba (pid $SAMBA_PID)"
+  stop_samba
+  cd "$REPO"; rm -rf "$WORK"; WORK=""
+fi
+
+step "sanity-check the captures without phsync (Samba's NDR parser, pycryptodomex)"
+"$PY" "$HERE/selfcheck.py" "$OUTDIR"
+
+# ------------------------------------------------------------------------------------ phsync
+if [ "$CHECK" = 1 ]; then
+  step "phsync on the captures: cargo test --test interop"
+  cd "$REPO"
+  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --nocapture
+
+  step "the main job on the captures: cargo run --example phsync, checked with hashlib"
+  cargo build --quiet --all-features --example phsync
+  for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
+    key=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap")
+    ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$key" \
+      "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
+    "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
+  done
+fi
+step "done: captures and manifest in $OUTDIR (total $(since "$T0")s)"

@@ -1,0 +1,91 @@
+/*
+ * Instruction-level facts behind the hashing core's speed on *this* CPU (BENCHMARKS.md): sha256rnds2 latency and reciprocal throughput, whether the SHA-NI
+ * message instructions and the shuffles/adds of a PBKDF2 step compete with sha256rnds2, and
+ * whether 256-bit integer ops run at full rate. Times are relative to a reference loop, so
+ * no clock frequency is needed.
+ *
+ *   gcc -O2 -o /tmp/uarch tools/uarch.c && taskset -c 1 /tmp/uarch
+ *
+ * Reading it: "rnds2 latency" is cycles per dependent sha256rnds2 relative to a dependent
+ * integer add chain (1 cycle); "rnds2 x8 independent" / 8 is the reciprocal throughput
+ * (Zen 1: 2 cycles, so two interleaved lanes already saturate the SHA unit; Zen 3: ~1).
+ * The "+ step mix" lines add, per two rnds2, what one four-round step of the kernel also
+ * issues (msg1, msg2, palignr, pshufd, 2 paddd), all independent: their ratio to the bare
+ * rnds2 loop is the kernel's expected slowdown over the pure sha256rnds2 bound.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+#define N 10000000L
+#define CLOBBER "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", \
+    "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory"
+#define LOOP(name, body)                                        \
+  static double name(void) {                                    \
+    double best = 1e9;                                          \
+    for (int k = 0; k < 7; k++) {                               \
+      double t = now();                                         \
+      for (long i = 0; i < N; i++) __asm__ volatile(body ::: CLOBBER); \
+      t = now() - t;                                            \
+      if (t < best) best = t;                                   \
+    }                                                           \
+    return best;                                                \
+  }
+
+#define ADD1 "add $1, %%eax\n\t"
+#define ADD8 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1
+static double add_chain(void) {
+  double best = 1e9;
+  for (int k = 0; k < 7; k++) {
+    double t = now();
+    for (long i = 0; i < N; i++) __asm__ volatile(ADD8 ADD8 ::: "eax");
+    t = now() - t;
+    if (t < best) best = t;
+  }
+  return best / 16; /* one cycle per add */
+}
+
+#define R(d) "sha256rnds2 %%xmm0, %%xmm1, %%xmm" #d "\n\t"
+#define DEP8 R(2) R(2) R(2) R(2) R(2) R(2) R(2) R(2)
+#define IND8 R(2) R(3) R(4) R(5) R(6) R(7) R(8) R(9)
+#define FRESH(op, d) "movdqa %%xmm14, %%xmm" #d "\n\t" op " %%xmm1, %%xmm" #d "\n\t"
+#define M1(d) FRESH("sha256msg1", d)
+#define M2(d) FRESH("sha256msg2", d)
+#define AL(d) FRESH("palignr $4,", d)
+#define AD(d) FRESH("paddd", d)
+#define SH(d) "pshufd $0x0e, %%xmm1, %%xmm" #d "\n\t"
+#define MIX(d) M1(d) M2(d) AL(d) SH(15) AD(d) AD(d)
+#define YADD(d) "vpaddd %%ymm1, %%ymm" #d ", %%ymm" #d "\n\t"
+#define XADD(d) "vpaddd %%xmm1, %%xmm" #d ", %%xmm" #d "\n\t"
+#define Y8 YADD(2) YADD(3) YADD(4) YADD(5) YADD(6) YADD(7) YADD(8) YADD(9)
+#define X8 XADD(2) XADD(3) XADD(4) XADD(5) XADD(6) XADD(7) XADD(8) XADD(9)
+
+LOOP(rnds2_dep8, DEP8)
+LOOP(rnds2_ind8, IND8)
+LOOP(msg2_ind8, M2(2) M2(3) M2(4) M2(5) M2(6) M2(7) M2(8) M2(9))
+LOOP(rnds2_ind8_msg, IND8 M1(10) M2(11) M1(12) M2(13))
+LOOP(rnds2_ind8_halfmix, IND8 MIX(10) MIX(11))
+LOOP(rnds2_ind8_fullmix, IND8 MIX(10) MIX(11) MIX(12) MIX(13))
+LOOP(ymm_add32, Y8 Y8 Y8 Y8 "vzeroupper\n\t")
+LOOP(xmm_add32, X8 X8 X8 X8)
+
+int main(void) {
+  double c = add_chain();
+  double ind = rnds2_ind8();
+  printf("core clock (add chain)        %5.2f GHz\n", 1e-9 * N / c);
+  printf("rnds2 latency                 %5.2f cycles\n", rnds2_dep8() / 8 / c);
+  printf("rnds2 x8 independent          %5.2f cycles each (reciprocal throughput)\n", ind / 8 / c);
+  printf("msg2 x8 independent           %5.2f cycles each\n", msg2_ind8() / 8 / c);
+  printf("rnds2 x8 + 2 msg1 + 2 msg2    %5.2f x bare rnds2\n", rnds2_ind8_msg() / ind);
+  printf("rnds2 x8 + half step mix      %5.2f x bare rnds2\n", rnds2_ind8_halfmix() / ind);
+  printf("rnds2 x8 + full step mix      %5.2f x bare rnds2 (the kernel's mix)\n", rnds2_ind8_fullmix() / ind);
+  printf("vpaddd ymm / xmm              %5.2f (1 = full-width 256-bit datapath, 2 = split)\n",
+         ymm_add32() / xmm_add32());
+  return 0;
+}
