@@ -1,5 +1,6 @@
 //! Active Directory primitives shared by every part of the crate, one copy each: [`Guid`]
-//! (MS-DTYP §2.3.4), [`Sid`] (MS-DTYP §2.4.2.2) and Windows times ([`DsTime`], FILETIME).
+//! (MS-DTYP §2.3.4), [`Sid`] (MS-DTYP §2.4.2.2), Windows times ([`DsTime`], FILETIME) and the
+//! replication watermark [`UsnVector`] (MS-DRSR §5.210).
 //!
 //! They depend on nothing else in the crate. The DRS part re-exports them under their historic
 //! paths (`phsync::drs::Guid`, `phsync::drs::guid`, …).
@@ -7,7 +8,9 @@
 pub mod guid;
 pub mod sid;
 pub mod time;
+pub mod usn;
 
 pub use guid::{Guid, GuidParseError};
 pub use sid::Sid;
 pub use time::DsTime;
+pub use usn::UsnVector;

@@ -1,6 +1,6 @@
 //! Windows times: [`DsTime`] (MS-DRSR §5.51 DSTIME, whole seconds since 1601-01-01 UTC) and
 //! FILETIME (MS-DTYP §2.3.3, 100 ns ticks since 1601-01-01 UTC, what `pwdLastSet` and
-//! `accountExpires` hold), and their conversions to and from Unix seconds.
+//! `accountExpires` hold), their conversions to and from Unix seconds, and RFC 3339 text.
 //!
 //! The 1601 → 1970 offset is defined here once; every other part converts through this file.
 
@@ -42,6 +42,27 @@ pub fn unix_to_filetime(unix: i64) -> i64 {
         .saturating_mul(FILETIME_TICKS_PER_SEC)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (proleptic Gregorian, H. Hinnant's algorithm).
+pub fn unix_to_rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +76,13 @@ mod tests {
         assert_eq!(unix_to_filetime(1_795_360_798), t.to_filetime());
         assert_eq!(unix_to_filetime(0), 116_444_736_000_000_000);
         assert_eq!(unix_to_filetime(i64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(unix_to_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(unix_to_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(unix_to_rfc3339(1_795_305_600), "2026-11-22T00:00:00Z");
+        assert_eq!(unix_to_rfc3339(-EPOCH_DIFF_SECS), "1601-01-01T00:00:00Z");
     }
 }

@@ -1,5 +1,5 @@
 //! The account input type of the batch runner: what any source (DRS replies, raw NT hashes,
-//! LDAP) hands the sync policy (`API.md`, `DESIGN.md` "batch").
+//! LDAP) hands the sync policy.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +30,7 @@ impl Identity {
     /// An objectGUID's 16 wire bytes as [`Identity::object_guid`] holds them: the canonical
     /// lowercase string (`drs::Guid`'s `Display`), for sources other than DRS replies.
     pub fn guid_string(wire_bytes: &[u8; 16]) -> String {
-        crate::drs::Guid::from_bytes_le(*wire_bytes).to_string()
+        crate::ad::Guid::from_bytes_le(*wire_bytes).to_string()
     }
 }
 
@@ -38,7 +38,7 @@ impl Identity {
 ///
 /// The three cases are kept apart on purpose: an attribute that is absent (not replicated,
 /// or no password was ever set and the DC sent nothing), an attribute present with zero
-/// values (AD's "no password", `drs.md` §2.5), and the empty password (a real password whose
+/// values (AD's "no password", MS-ADTS §3.1.1.8.1 / MS-DRSR §4.1.10.5.11), and the empty password (a real password whose
 /// NT hash is `31d6cfe0…`, synced like any other).
 #[derive(Clone, Debug)]
 pub enum PasswordState {

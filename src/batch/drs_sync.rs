@@ -17,8 +17,11 @@ use super::account::SourceItem;
 use super::merge::merge;
 use super::outcome::Outcome;
 use super::runner::{Runner, Summary};
-use crate::drs::{Guid, Reply, SessionKey};
-use crate::state::{ObjectRecord, ObjectUpdate, StateError, StateStore, SyncedPassword, Watermark};
+use crate::ad::Guid;
+use crate::drs::{Reply, SessionKey};
+use crate::state::{
+    Cursor, ObjectRecord, ObjectUpdate, StateError, StateStore, SyncedPassword, Watermark,
+};
 
 /// Why the watermark was not advanced to the end of the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,6 +230,31 @@ impl<S: StateStore> Books<S> {
     }
 }
 
+/// The watermark after `reply` (MS-DRSR §4.1.10.2.1: the next request's `usnvecFrom` is this
+/// reply's `usnvecTo`), keeping `previous`'s up-to-date vector when the reply carries none (only
+/// the last reply of a cycle does).
+fn watermark_after(reply: &Reply, previous: Option<&Watermark>) -> Watermark {
+    Watermark {
+        naming_context: reply.naming_context().and_then(|nc| nc.guid()),
+        source_dsa_invocation_id: reply.source_dsa_invocation_id(),
+        usn_vec_to: reply.usn_vec_to(),
+        up_to_date_vector: match reply.up_to_date_vector() {
+            Some(v) => v
+                .iter()
+                .map(|c| Cursor {
+                    dsa_invocation_id: c.dsa_invocation_id,
+                    usn_high_prop_update: c.usn_high_prop_update,
+                    time_last_sync_success: c.time_last_sync_success.0,
+                })
+                .collect(),
+            None => previous
+                .map(|p| p.up_to_date_vector.clone())
+                .unwrap_or_default(),
+        },
+        complete: !reply.more_data(),
+    }
+}
+
 /// Flushes the sink, then commits every reply whose outcomes were all delivered.
 fn flush_and_commit<S: StateStore, K: OutcomeSink>(b: &mut Books<S>, sink: &mut K) {
     if b.error.is_none() {
@@ -371,7 +399,7 @@ impl<S: StateStore> DrsSync<S> {
                 b.report.replies += 1;
                 match reply {
                     Ok(reply) => {
-                        let watermark = Watermark::after(&reply, b.last_watermark.as_ref());
+                        let watermark = watermark_after(&reply, b.last_watermark.as_ref());
                         b.last_watermark = Some(watermark.clone());
                         current = Some((index, watermark));
                         objects = reply.into_objects().into_iter();

@@ -1,5 +1,5 @@
 //! Batch sync: a policy and a parallel runner that turn any stream of accounts into exactly
-//! one [`Outcome`] per account, in input order (`API.md`, `ecosystem.md` §2.1, §3, §8).
+//! one [`Outcome`] per account, in input order.
 //!
 //! ```text
 //! SourceItem (account or source failure) ──policy──▶ skip / fail / hash ──core──▶ Outcome
@@ -16,7 +16,6 @@ mod outcome;
 mod policy;
 mod runner;
 mod state;
-pub mod time;
 
 pub use account::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,

@@ -3,11 +3,12 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::account::{FailReason, Identity, PasswordStamp};
-use super::time::unix_to_rfc3339;
 use crate::CloudVerifier;
+use crate::ad::time::unix_to_rfc3339;
 
 /// Why an account was not synced. The words (`as_str`) are stable and mirror Entra Connect's
-/// scoping rules (`ecosystem.md` §2.1).
+/// scoping rules for password hash synchronization (Microsoft Learn, "Implement password hash
+/// synchronization with Microsoft Entra Connect Sync").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -157,7 +158,7 @@ impl Outcome {
 }
 
 impl Serialize for Outcome {
-    /// One flat JSON object with the keys of `API.md` ("Main job, as a command"): identity,
+    /// One flat JSON object with the keys the command documents (README, "The main job"): identity,
     /// `outcome`, `reason`, `verifier`, `must_change_password`, plus `smart_card_required`,
     /// `pwd_last_set`, `password_version`, `password_changed` and `detail`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -1,5 +1,6 @@
 //! The sync policy: which accounts get a verifier, modelled on Entra Connect's PHS scoping
-//! (`ecosystem.md` §2.1, §3, §8).
+//! (Microsoft Learn: "Implement password hash synchronization with Microsoft Entra Connect
+//! Sync", "Microsoft Entra Connect Sync: Understand the default configuration").
 
 use std::fmt;
 use std::sync::Arc;

@@ -354,7 +354,7 @@ fn failure_detail(reason: FailReason) -> &'static str {
     }
 }
 
-/// Salts for one sub-batch, from one call to the OS CSPRNG (`perf.md` §4 item 7: not one
+/// Salts for one sub-batch, from one call to the OS CSPRNG (`docs/kdf.md`, technique 7: not one
 /// system call per verifier).
 fn random_salts(n: usize) -> Result<Vec<Salt>, Failure> {
     let mut bytes = vec![0u8; n * 10];

@@ -15,17 +15,7 @@ use super::time::DsTime;
 
 pub use super::decode::parse_dsname_value;
 
-/// `USN_VECTOR` (MS-DRSR §5.210): the replication watermark. Send `usn_vec_to` back as the next
-/// request's `usnvecFrom` while [`Reply::more_data`] is true (MS-DRSR §4.1.10.2.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct UsnVector {
-    /// `usnHighObjUpdate`.
-    pub usn_high_obj_update: i64,
-    /// `usnReserved`.
-    pub usn_reserved: i64,
-    /// `usnHighPropUpdate`.
-    pub usn_high_prop_update: i64,
-}
+pub use crate::ad::UsnVector;
 
 /// `UPTODATE_CURSOR_V2` (MS-DRSR §5.208).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{ObjectRecord, ObjectUpdate, StateError, StateStore, Watermark};
-use crate::drs::Guid;
+use crate::ad::Guid;
 
 /// Every record in a map in memory. Grows with the directory: for a few thousand objects or
 /// tests; use `SqliteStore` (feature `sqlite`) for a real domain.

@@ -27,7 +27,7 @@ pub use record::{ObjectKind, ObjectRecord, PasswordPresence, PasswordStamp, Sync
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use watermark::{Cursor, Watermark};
 
-use crate::drs::Guid;
+use crate::ad::Guid;
 
 /// Why a store could not be read or written.
 #[derive(Debug, thiserror::Error)]

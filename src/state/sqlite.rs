@@ -26,7 +26,7 @@ use super::{
     Cursor, ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp, StateError,
     StateStore, SyncedPassword, Watermark,
 };
-use crate::drs::{Guid, UsnVector};
+use crate::ad::{Guid, UsnVector};
 
 /// The schema this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;

@@ -2,7 +2,7 @@
 //! `IDL_DRSGetNCChanges` request sends back to continue from there (MS-DRSR §4.1.10.2.1:
 //! `usnvecFrom` = the last `usnvecTo`, `uuidInvocIdSrc`, `pUpToDateVecDest`).
 
-use crate::drs::{Guid, Reply, UpToDateCursor, UsnVector};
+use crate::ad::{Guid, UsnVector};
 
 /// One entry of the source's up-to-date vector (`UPTODATE_CURSOR_V2`, MS-DRSR §5.208).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,33 +31,4 @@ pub struct Watermark {
     pub up_to_date_vector: Vec<Cursor>,
     /// Whether the cycle was complete (the last reply had `fMoreData` = 0).
     pub complete: bool,
-}
-
-impl Watermark {
-    /// The watermark after `reply`, keeping `previous`'s up-to-date vector when the reply
-    /// carries none (only the last reply of a cycle does).
-    pub fn after(reply: &Reply, previous: Option<&Watermark>) -> Watermark {
-        Watermark {
-            naming_context: reply.naming_context().and_then(|nc| nc.guid()),
-            source_dsa_invocation_id: reply.source_dsa_invocation_id(),
-            usn_vec_to: reply.usn_vec_to(),
-            up_to_date_vector: match reply.up_to_date_vector() {
-                Some(v) => v.iter().map(Cursor::from).collect(),
-                None => previous
-                    .map(|p| p.up_to_date_vector.clone())
-                    .unwrap_or_default(),
-            },
-            complete: !reply.more_data(),
-        }
-    }
-}
-
-impl From<&UpToDateCursor> for Cursor {
-    fn from(c: &UpToDateCursor) -> Cursor {
-        Cursor {
-            dsa_invocation_id: c.dsa_invocation_id,
-            usn_high_prop_update: c.usn_high_prop_update,
-            time_last_sync_success: c.time_last_sync_success.0,
-        }
-    }
 }

@@ -15,7 +15,8 @@
 #   6. stops Samba by its PID (TERM, then KILL) and checks the captures
 #      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
 #   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
-#      (`--example phsync`) on every capture, checked by check_mainjob.py with hashlib
+#      (`--example phsync`) on every capture, checked by check_mainjob.py with hashlib,
+#      and over the incremental sequence with one --state store (check_incremental.py)
 #
 # OUTDIR (default: <repo>/target/interop) gets captures/ and manifest.json
 # (replacing those of an earlier run). The DC's directory is always removed
@@ -235,5 +236,18 @@ if [ "$CHECK" = 1 ]; then
       "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
     "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
   done
+
+  step "incremental sync: the main job over full -> delta -> delta with one --state store"
+  seqkey=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sequences"][0]["session_key_hex"])' "$OUTDIR/manifest.json")
+  rm -f "$OUTDIR"/incremental*
+  for phase in full delta-1 delta-2; do
+    files=$("$PY" -c 'import json,sys; print(" ".join(sys.argv[2] + "/" + f for p in json.load(open(sys.argv[1]))["sequences"][0]["phases"] if p["name"] == sys.argv[3] for f in p["replies"]))' "$OUTDIR/manifest.json" "$OUTDIR" "$phase")
+    rc=0
+    # shellcheck disable=SC2086
+    ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$seqkey" \
+      --state "$OUTDIR/incremental.db" $files > "$OUTDIR/incremental-$phase.jsonl" || rc=$?
+    echo "$rc" > "$OUTDIR/incremental-$phase.rc"
+  done
+  "$PY" "$HERE/check_incremental.py" "$OUTDIR/manifest.json" "$OUTDIR"
 fi
 step "done: captures and manifest in $OUTDIR (total $(since "$T0")s)"
