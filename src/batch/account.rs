@@ -51,6 +51,9 @@ pub enum PasswordState {
     /// The account has a password (an earlier reply said so, and the store remembers it),
     /// but this source item does not carry it: an incremental reply that did not change it.
     NotReplicated,
+    /// The item is an entry of the account's password history, not its current password
+    /// (e.g. secretsdump's `user_history0` lines): never synced.
+    History,
 }
 
 impl PasswordState {

@@ -37,6 +37,8 @@ pub enum SkipReason {
     TemporaryPassword,
     /// The password has not changed since the previous run's state.
     Unchanged,
+    /// The input is a password-history entry, not the current password.
+    PasswordHistory,
 }
 
 impl SkipReason {
@@ -54,6 +56,7 @@ impl SkipReason {
             SkipReason::NoPassword => "no_password",
             SkipReason::TemporaryPassword => "temporary_password",
             SkipReason::Unchanged => "unchanged",
+            SkipReason::PasswordHistory => "password_history",
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct SyncPolicy {
     pub include_inet_org_person: bool,
     /// Skip isCriticalSystemObject accounts (on by default, as Entra Connect).
     pub skip_critical_system_objects: bool,
+    /// Skip accounts without a sAMAccountName (on by default, as Entra Connect). Off for
+    /// inputs that carry no names at all, such as bare NT hashes.
+    pub require_sam_account_name: bool,
     /// PBKDF2 iterations (default 1000).
     pub iterations: Iterations,
     /// An extra scope predicate, applied after the built-in rules.
@@ -52,6 +55,7 @@ impl Default for SyncPolicy {
             include_disabled: false,
             include_inet_org_person: false,
             skip_critical_system_objects: true,
+            require_sam_account_name: true,
             iterations: Iterations::DEFAULT,
             filter: None,
         }
@@ -71,6 +75,7 @@ impl fmt::Debug for SyncPolicy {
                 "skip_critical_system_objects",
                 &self.skip_critical_system_objects,
             )
+            .field("require_sam_account_name", &self.require_sam_account_name)
             .field("iterations", &self.iterations)
             .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
             .finish()
@@ -92,7 +97,7 @@ pub enum Decision {
 }
 
 impl SyncPolicy {
-    /// Applies the rules in order: deleted, not a user, critical system object, no
+    /// Applies the rules in order: password-history entry, deleted, not a user, critical system object, no
     /// sAMAccountName, replication conflict, service account, caller filter, disabled, no
     /// password, temporary password, unchanged (since `previous`, or since the
     /// [`SyncAccount::last_synced`] a state store remembers).
@@ -113,13 +118,15 @@ impl SyncPolicy {
         let sam = account.identity.sam_account_name.as_deref();
         let must_change = account.pwd_last_set == Some(0);
 
-        let skip = if account.is_deleted {
+        let skip = if matches!(account.password, PasswordState::History) {
+            Some(PasswordHistory)
+        } else if account.is_deleted {
             Some(Deleted)
         } else if !is_user || uac & trust != 0 || account.rid == Some(RID_KRBTGT) {
             Some(NotAUser)
         } else if self.skip_critical_system_objects && account.is_critical_system_object {
             Some(CriticalSystemObject)
-        } else if sam.is_none_or(str::is_empty) {
+        } else if self.require_sam_account_name && sam.is_none_or(str::is_empty) {
             Some(NoSamAccountName)
         } else if is_conflict(account) {
             Some(ReplicationConflict)

@@ -1,0 +1,121 @@
+//! stdout as JSON Lines, progress on stderr (a bar only on a terminal), and the summary.
+
+use std::io::Write;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use phsync::batch::{CancelToken, Outcome, OutcomeSink, SkipReason, Summary};
+
+/// One JSON object per outcome on `out`, flushed before every state commit. A reader that
+/// goes away (`| head`) cancels the run instead of hashing for nobody.
+pub struct JsonLines<W: Write> {
+    pub out: W,
+    pub error: Option<std::io::Error>,
+    pub stop: CancelToken,
+    /// Print objects that are not user accounts too (`--all-objects`).
+    pub all_objects: bool,
+    /// Outcomes not printed (not user accounts).
+    pub hidden: u64,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W, stop: CancelToken, all_objects: bool) -> Self {
+        JsonLines {
+            out,
+            error: None,
+            stop,
+            all_objects,
+            hidden: 0,
+        }
+    }
+
+    /// Writes one outcome (unless hidden).
+    pub fn write(&mut self, outcome: &Outcome) {
+        if !self.all_objects
+            && matches!(
+                outcome,
+                Outcome::Skipped {
+                    reason: SkipReason::NotAUser,
+                    ..
+                }
+            )
+        {
+            self.hidden += 1;
+            return;
+        }
+        if self.error.is_none() {
+            let line = serde_json::to_writer(&mut self.out, outcome)
+                .map_err(std::io::Error::other)
+                .and_then(|()| self.out.write_all(b"\n"));
+            if let Err(e) = line {
+                self.error = Some(e);
+                self.stop.cancel();
+            }
+        }
+    }
+
+    /// Flushes; `Ok(true)` when the reader went away (broken pipe), which is not an error.
+    pub fn finish(&mut self) -> Result<bool, String> {
+        let flushed = self.out.flush();
+        match self.error.take().or(flushed.err()) {
+            Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
+            Some(e) => Err(format!("cannot write to stdout: {e}")),
+            None => Ok(false),
+        }
+    }
+}
+
+impl<W: Write> OutcomeSink for &mut JsonLines<W> {
+    fn outcome(&mut self, outcome: Outcome) {
+        self.write(&outcome);
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &self.error {
+            Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            None => self.out.flush(),
+        }
+    }
+}
+
+/// A spinner with counts on stderr, drawn only when stderr is a terminal.
+pub fn progress_bar(quiet: bool, unit: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let template = format!("{{spinner}} {{pos}} {unit}, {{per_sec}} [{{elapsed}}] {{msg}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar
+}
+
+/// Updates `bar` from the runner's counts.
+pub fn show(bar: &ProgressBar, s: &Summary) {
+    bar.set_position(s.total);
+    bar.set_message(format!(
+        "{} synced, {} skipped, {} failed",
+        s.synced, s.skipped, s.failed
+    ));
+}
+
+/// `phsync: N objects in T s: …` on stderr.
+pub fn summary(unit: &str, s: &Summary, hidden: u64, started: Instant) {
+    let reasons: Vec<String> = s.reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let hidden = if hidden > 0 {
+        format!("; {hidden} not user accounts, not printed (--all-objects prints them)")
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "phsync: {} {unit} in {:.2} s: {} synced, {} skipped, {} failed ({}){hidden}",
+        s.total,
+        started.elapsed().as_secs_f64(),
+        s.synced,
+        s.skipped,
+        s.failed,
+        reasons.join(", ")
+    );
+}

@@ -1,0 +1,88 @@
+//! `phsync verify VERIFIER`: the password (or, with `--nt-hash`, the NT hash in hex) on
+//! stdin, never on the command line. Exit 0 verifies, 1 does not, 2 malformed or refused.
+
+use std::io::Read;
+
+use clap::Args;
+use phsync::{CloudVerifier, NtHash};
+use zeroize::Zeroizing;
+
+use crate::Status;
+
+/// The most PBKDF2 iterations a verifier given to `verify` may claim: 100 times what Entra ID
+/// uses today. A hostile `…,4294967295,…` string would otherwise keep the CPU busy for hours.
+pub const MAX_ITERATIONS: u32 = 100_000;
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The verifier: `v1;PPH1_MD4,<salt hex>,<iterations>,<hash hex>;`.
+    verifier: String,
+    /// stdin holds the NT hash (32 hex digits) instead of the password.
+    #[arg(long)]
+    nt_hash: bool,
+    /// Allow verifiers claiming up to N iterations (default 100000).
+    #[arg(long, value_name = "N", default_value_t = MAX_ITERATIONS)]
+    max_iterations: u32,
+    /// Print nothing; the exit status says it.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `phsync verify`.
+pub fn run(args: VerifyArgs) -> Status {
+    let say = |msg: &str| {
+        if !args.quiet {
+            eprintln!("phsync: {msg}");
+        }
+    };
+    let verifier: CloudVerifier = match args.verifier.parse() {
+        Ok(v) => v,
+        Err(e) => {
+            say(&format!("not a verifier: {e}"));
+            return Status::Usage;
+        }
+    };
+    if verifier.iterations().get() > args.max_iterations {
+        say(&format!(
+            "refused: the verifier claims {} iterations, more than --max-iterations {}",
+            verifier.iterations().get(),
+            args.max_iterations
+        ));
+        return Status::Usage;
+    }
+    let mut input = Zeroizing::new(Vec::new());
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
+        say(&format!("cannot read stdin: {e}"));
+        return Status::Usage;
+    }
+    // One line: drop the line end a shell or `echo` adds, nothing else (spaces are password).
+    let mut end = input.len();
+    if input[..end].ends_with(b"\n") {
+        end -= 1;
+    }
+    if input[..end].ends_with(b"\r") {
+        end -= 1;
+    }
+    let Ok(text) = std::str::from_utf8(&input[..end]) else {
+        say("stdin is not UTF-8");
+        return Status::Usage;
+    };
+    let ok = if args.nt_hash {
+        match NtHash::from_hex(text.trim()) {
+            Ok(nt) => verifier.verify_nt_hash(&nt),
+            Err(e) => {
+                say(&format!("stdin: {e}"));
+                return Status::Usage;
+            }
+        }
+    } else {
+        verifier.verify_password(text)
+    };
+    if ok {
+        say("verifies");
+        Status::Ok
+    } else {
+        say("does not verify");
+        Status::Failed
+    }
+}
