@@ -1,4 +1,4 @@
-//! A throwaway OpenLDAP server for the `ldap_*` tests: a temporary cn=config (built with
+//! A throwaway OpenLDAP server for the LDAP tests (`tests/ldap/`): a temporary cn=config (built with
 //! `slapadd -n 0 -F`) and mdb database, the Samba schema and the smbk5pwd overlay, listening on
 //! `ldap://127.0.0.1:<free port>/` (StartTLS too), `ldaps://127.0.0.1:<free port>/` (a
 //! self-signed certificate made with `openssl`) and `ldapi://<tempdir>/ldapi`. Started as a child process in
