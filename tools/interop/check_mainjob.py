@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end check of the main job on the live captures, independent of phsync's own code.
 
-Reads the JSON Lines the `phsync` example printed for one capture and checks, per account of the
+Reads the JSON Lines `phsync replay --all-objects` printed for one capture and checks, per account of the
 manifest: it is present exactly once; the outcome is what the default Entra Connect-like policy
 prescribes (disabled / temporary_password / no_password / not_a_user / synced); and every
 synced verifier equals PBKDF2-HMAC-SHA256(UTF-16LE(uppercase hex(MD4 ground truth)), salt,

@@ -15,7 +15,7 @@
 #   6. stops Samba by its PID (TERM, then KILL) and checks the captures
 #      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
 #   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
-#      (`--example phsync`) on every capture, checked by check_mainjob.py with hashlib,
+#      (`phsync replay`) on every capture, checked by check_mainjob.py with hashlib,
 #      and over the incremental sequence with one --state store (check_incremental.py)
 #
 # OUTDIR (default: <repo>/target/interop) gets captures/ and manifest.json
@@ -228,24 +228,28 @@ if [ "$CHECK" = 1 ]; then
   cd "$REPO"
   PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --nocapture
 
-  step "the main job on the captures: cargo run --example phsync, checked with hashlib"
-  cargo build --quiet --all-features --example phsync
+  step "the phsync command on the captures, checked with hashlib"
+  cargo build --quiet --features cli --bin phsync
   for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
-    key=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap")
-    ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$key" \
+    # the key goes through the environment, never argv
+    PHSYNC_SESSION_KEY=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap") \
+      ./target/debug/phsync replay --quiet --all-objects --iterations 100 \
       "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
     "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
   done
 
-  step "incremental sync: the main job over full -> delta -> delta with one --state store"
-  seqkey=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sequences"][0]["session_key_hex"])' "$OUTDIR/manifest.json")
-  rm -f "$OUTDIR"/incremental*
+  step "incremental sync: phsync replay over full -> delta -> delta with one --state store"
+  "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sequences"][0]["session_key_hex"])' \
+    "$OUTDIR/manifest.json" > "$OUTDIR/incremental.key"
+  chmod 600 "$OUTDIR/incremental.key"
+  rm -f "$OUTDIR"/incremental.db* "$OUTDIR"/incremental-*
   for phase in full delta-1 delta-2; do
     files=$("$PY" -c 'import json,sys; print(" ".join(sys.argv[2] + "/" + f for p in json.load(open(sys.argv[1]))["sequences"][0]["phases"] if p["name"] == sys.argv[3] for f in p["replies"]))' "$OUTDIR/manifest.json" "$OUTDIR" "$phase")
     rc=0
     # shellcheck disable=SC2086
-    ./target/debug/examples/phsync --quiet --iterations 100 --session-key "$seqkey" \
-      --state "$OUTDIR/incremental.db" $files > "$OUTDIR/incremental-$phase.jsonl" || rc=$?
+    ./target/debug/phsync replay --quiet --all-objects --iterations 100 \
+      --session-key-file "$OUTDIR/incremental.key" --state "$OUTDIR/incremental.db" $files \
+      > "$OUTDIR/incremental-$phase.jsonl" || rc=$?
     echo "$rc" > "$OUTDIR/incremental-$phase.rc"
   done
   "$PY" "$HERE/check_incremental.py" "$OUTDIR/manifest.json" "$OUTDIR"

@@ -69,8 +69,8 @@ pub fn run(args: HashArgs) -> Status {
         },
     };
     let mut policy = args.policy.policy();
-    // Bare hashes carry no name; everything else must have one.
-    policy.require_sam_account_name = args.format != Format::Nt;
+    // Bare hashes carry no name (the parser gives every other format one).
+    policy.require_sam_account_name = false;
     let bar = output::progress_bar(args.policy.quiet, "lines");
     let progress = |s: &phsync::batch::Summary| output::show(&bar, s);
     let stop = CancelToken::new();

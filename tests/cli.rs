@@ -1,0 +1,308 @@
+//! The `phsync` command, driven as a user would: every subcommand, its exit status, what goes
+//! to stdout and stderr, and the refusals (a key on argv, a verifier claiming too much work).
+#![cfg(feature = "cli")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use phsync::{CloudVerifier, Iterations, NtHash, Salt};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_phsync");
+const FIXTURE_B: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b");
+
+fn phsync(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("PHSYNC_SESSION_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // A command that refuses early may not read its stdin: a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phsync-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn truth_b() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(Path::new(FIXTURE_B).join("truth.json")).unwrap())
+        .unwrap()
+}
+
+fn phase_files(t: &Value, phase: &str) -> Vec<String> {
+    t["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == phase)
+        .unwrap()["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{FIXTURE_B}/{}", f.as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn no_arguments_replays_the_bundled_capture_accounts_only() {
+    let out = phsync(&[], b"", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let l = lines(&out);
+    // 282 objects: 11 synced, 3 disabled, 1 temporary password; the 267 others are counted.
+    assert_eq!(l.len(), 15, "{l:?}");
+    assert_eq!(l.iter().filter(|o| o["outcome"] == "synced").count(), 11);
+    assert!(l.iter().all(|o| o["reason"] != "not_a_user"));
+    assert!(
+        stderr(&out).contains("267 not user accounts"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn session_key_on_argv_is_refused() {
+    let out = phsync(&["replay", "--session-key", "00", "x.bin"], b"", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("--session-key-file") && e.contains("PHSYNC_SESSION_KEY"),
+        "{e}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn replay_with_key_file_full_then_deltas_and_state() {
+    let t = truth_b();
+    let dir = scratch("replay");
+    let key = dir.join("key");
+    std::fs::write(&key, t["session_key_hex"].as_str().unwrap()).unwrap();
+    let state = dir.join("state.db");
+    let run = |phase: &str| {
+        let mut args = vec![
+            "replay".to_owned(),
+            "-q".into(),
+            "--iterations".into(),
+            "5".into(),
+            "--session-key-file".into(),
+            key.display().to_string(),
+            "--state".into(),
+            state.display().to_string(),
+        ];
+        args.extend(phase_files(&t, phase));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        phsync(&args, b"", &[])
+    };
+    let full = run("full");
+    assert!(full.status.success(), "{}", stderr(&full));
+    assert!(
+        full.stderr.is_empty(),
+        "-q prints nothing: {}",
+        stderr(&full)
+    );
+    let d1 = run("delta-1");
+    assert!(d1.status.success());
+    let l = lines(&d1);
+    assert_eq!(l.len(), 3);
+    for c in t["phases"][1]["changes"].as_array().unwrap() {
+        let o = l
+            .iter()
+            .find(|o| o["object_guid"] == c["object_guid"])
+            .unwrap();
+        assert_eq!(o["outcome"], "synced");
+        let v: CloudVerifier = o["verifier"].as_str().unwrap().parse().unwrap();
+        assert!(v.verify_nt_hash(&NtHash::from_hex(c["nt_hash"].as_str().unwrap()).unwrap()));
+    }
+    // delta 2 has an account that comes into scope without its password: exit 1, said why.
+    let d2 = run("delta-2");
+    assert_eq!(d2.status.code(), Some(1));
+    assert!(
+        lines(&d2)
+            .iter()
+            .any(|o| o["reason"] == "password_not_replicated")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_file_is_named_and_the_rest_still_processed() {
+    let t = truth_b();
+    let dir = scratch("badfile");
+    let bad = dir.join("broken.bin");
+    std::fs::write(&bad, b"not a reply").unwrap();
+    let files = phase_files(&t, "full");
+    let out = phsync(
+        &[
+            "replay",
+            "--all-objects",
+            "--iterations",
+            "5",
+            &files[0],
+            bad.to_str().unwrap(),
+            &files[1],
+        ],
+        b"",
+        &[("PHSYNC_SESSION_KEY", t["session_key_hex"].as_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broken.bin"), "{}", stderr(&out));
+    assert_eq!(lines(&out).len(), 100, "both good files' objects");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hash_reads_pwdump_hashcat_and_bare_lines_one_outcome_each() {
+    let nt = NtHash::from_password("Pa$$w0rd");
+    let h = nt.to_hex();
+    let h = h.as_str();
+    let input = format!(
+        "CORP\\alice:1104:aad3b435b51404eeaad3b435b51404ee:{h}::: (status=Enabled)\n\
+         alice_history0:1104:aad3b435b51404eeaad3b435b51404ee:{h}:::\n\
+         CORP\\bob:1105:aad3b435b51404eeaad3b435b51404ee:{h}::: (status=Disabled)\n\
+         WS01$:1106:aad3b435b51404eeaad3b435b51404ee:{h}:::\n\
+         \n\
+         # a comment\n\
+         carol:{h}\n\
+         dave:1107:aad3b435b51404eeaad3b435b51404ee:{}zz:::\n\
+         {h}\n",
+        &h[..30]
+    );
+    let out = phsync(&["hash", "--iterations", "3", "-"], input.as_bytes(), &[]);
+    assert_eq!(out.status.code(), Some(1), "a malformed line fails the run");
+    let l = lines(&out);
+    let got: Vec<(&str, Option<&str>)> = l
+        .iter()
+        .map(|o| (o["outcome"].as_str().unwrap(), o["reason"].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("synced", None),
+            ("skipped", Some("password_history")),
+            ("skipped", Some("disabled")),
+            ("skipped", Some("not_a_user")),
+            ("synced", None),
+            ("failed", Some("invalid_input")),
+            ("synced", None),
+        ]
+    );
+    let detail = l[5]["detail"].as_str().unwrap();
+    assert!(detail.contains("line 8"), "{detail}");
+    assert!(!detail.contains(&h[..16]), "never echo a hash: {detail}");
+    for o in l.iter().filter(|o| o["outcome"] == "synced") {
+        let v: CloudVerifier = o["verifier"].as_str().unwrap().parse().unwrap();
+        assert!(v.verify_password("Pa$$w0rd"));
+    }
+}
+
+#[test]
+fn verify_exit_codes_and_iteration_bound() {
+    let nt = NtHash::from_password("hunter2");
+    let v = CloudVerifier::derive(&nt, Salt::from_bytes([7; 10]), Iterations::new(50).unwrap());
+    let v = v.to_string();
+    assert_eq!(
+        phsync(&["verify", &v], b"hunter2\n", &[]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        phsync(&["verify", &v], b"hunter3\n", &[]).status.code(),
+        Some(1)
+    );
+    let hex = nt.to_hex();
+    assert_eq!(
+        phsync(&["verify", "--nt-hash", &v], hex.as_str().as_bytes(), &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        phsync(&["verify", "v1;PPH1_MD4,zz"], b"x", &[])
+            .status
+            .code(),
+        Some(2)
+    );
+    let hostile = format!(
+        "v1;PPH1_MD4,{},4294967295,{};",
+        "00".repeat(10),
+        "00".repeat(32)
+    );
+    let started = std::time::Instant::now();
+    let out = phsync(&["verify", &hostile], b"x\n", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(started.elapsed().as_secs() < 10, "refused at once");
+}
+
+#[test]
+fn bench_runs_every_kernel_and_names_the_pick() {
+    let out = phsync(
+        &[
+            "bench",
+            "--seconds",
+            "0.05",
+            "--threads",
+            "2",
+            "--iterations",
+            "10",
+        ],
+        b"",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("pbkdf2 crate"), "{text}");
+    assert!(text.contains("portable"), "{text}");
+    assert!(text.contains("selected kernel:"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with('2')),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    for args in [
+        &["--help"][..],
+        &["replay", "--help"],
+        &["hash", "--help"],
+        &["verify", "--help"],
+        &["bench", "--help"],
+    ] {
+        let out = phsync(args, b"", &[]);
+        assert!(out.status.success());
+        assert!(!out.stdout.is_empty());
+    }
+    let out = phsync(&["--version"], b"", &[]);
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("phsync ")
+    );
+    assert_eq!(
+        phsync(&["replay"], b"", &[]).status.code(),
+        Some(2),
+        "files are required"
+    );
+}
