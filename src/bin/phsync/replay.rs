@@ -152,9 +152,21 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
         .cancel_token(stop.clone());
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
-    let replies = (0..input.len()).map(|i| input.load(i));
     let mut sync = DrsSync::new(store, keys);
-    let report = sync.run_to(&runner, replies, &mut out);
+    // Replies are read and decoded on their own thread, two ahead, while this one merges,
+    // decrypts and writes and the pool hashes: decoding overlaps the rest.
+    let report = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let input = &input;
+        scope.spawn(move || {
+            for i in 0..input.len() {
+                if tx.send(input.load(i)).is_err() {
+                    break; // the run stopped
+                }
+            }
+        });
+        sync.run_to(&runner, rx, &mut out)
+    });
     bar.finish_and_clear();
     match out.finish() {
         Ok(true) => return Status::Ok, // the reader went away
