@@ -111,7 +111,7 @@ fn killed_run_resumes_without_loss() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "killed_run_resumes_without_loss",
+            "crash::killed_run_resumes_without_loss",
             "--nocapture",
             "--quiet",
         ])
