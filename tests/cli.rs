@@ -3,14 +3,12 @@
 #![cfg(feature = "cli")]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use phsync::{CloudVerifier, Iterations, NtHash, Salt};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_phsync");
-const FIXTURE_B: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b");
 
 fn phsync(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -40,29 +38,15 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phsync-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "common/mod.rs"]
+mod common;
 
-fn truth_b() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(Path::new(FIXTURE_B).join("truth.json")).unwrap())
-        .unwrap()
-}
+use common::{incremental_files, incremental_truth as truth_b, scratch_dir as scratch};
 
 fn phase_files(t: &Value, phase: &str) -> Vec<String> {
-    t["phases"]
-        .as_array()
-        .unwrap()
+    incremental_files(t, phase)
         .iter()
-        .find(|p| p["name"] == phase)
-        .unwrap()["replies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{FIXTURE_B}/{}", f.as_str().unwrap()))
+        .map(|p| p.display().to_string())
         .collect()
 }
 

@@ -100,8 +100,8 @@ enum Pending {
 
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
 /// both on the caller's thread.
-struct Books<S> {
-    store: S,
+struct Books<'s, S> {
+    store: &'s mut S,
     pending: VecDeque<Pending>,
     /// Records merged but not committed yet, so a later reply of the same run sees them.
     overlay: HashMap<Guid, (ObjectRecord, usize)>,
@@ -113,7 +113,7 @@ struct Books<S> {
     error: Option<StateError>,
 }
 
-impl<S: StateStore> Books<S> {
+impl<S: StateStore> Books<'_, S> {
     fn lookup(&mut self, guid: Option<Guid>) -> Result<Option<ObjectRecord>, StateError> {
         let Some(guid) = guid else { return Ok(None) };
         if let Some((record, _)) = self.overlay.get(&guid) {
@@ -256,7 +256,7 @@ fn watermark_after(reply: &Reply, previous: Option<&Watermark>) -> Watermark {
 }
 
 /// Flushes the sink, then commits every reply whose outcomes were all delivered.
-fn flush_and_commit<S: StateStore, K: OutcomeSink>(b: &mut Books<S>, sink: &mut K) {
+fn flush_and_commit<S: StateStore, K: OutcomeSink>(b: &mut Books<'_, S>, sink: &mut K) {
     if b.error.is_none() {
         match sink.flush() {
             Ok(()) => b.drain_ends(),

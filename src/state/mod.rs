@@ -109,24 +109,6 @@ pub trait StateStore {
     ) -> Result<(), StateError>;
 }
 
-impl<S: StateStore + ?Sized> StateStore for &mut S {
-    fn get(&self, guid: &Guid) -> Result<Option<ObjectRecord>, StateError> {
-        (**self).get(guid)
-    }
-
-    fn watermark(&self) -> Result<Option<Watermark>, StateError> {
-        (**self).watermark()
-    }
-
-    fn commit(
-        &mut self,
-        objects: &[ObjectUpdate],
-        watermark: Option<&Watermark>,
-    ) -> Result<(), StateError> {
-        (**self).commit(objects, watermark)
-    }
-}
-
 impl<S: StateStore + ?Sized> StateStore for Box<S> {
     fn get(&self, guid: &Guid) -> Result<Option<ObjectRecord>, StateError> {
         (**self).get(guid)

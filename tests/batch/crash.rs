@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,13 +18,9 @@ use phsync::drs::{Reply, SessionKey};
 use phsync::state::{SqliteStore, StateStore};
 use serde_json::Value;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b");
-const CHILD: &str = "PHSYNC_CRASH_CHILD";
+use crate::common::{incremental_truth as truth, scratch_dir};
 
-fn truth() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(Path::new(FIXTURE).join("truth.json")).unwrap())
-        .unwrap()
-}
+const CHILD: &str = "PHSYNC_CRASH_CHILD";
 
 /// Every reply of the sequence: full cycle, delta 1, delta 2.
 fn replies(t: &Value) -> Vec<Reply> {
@@ -33,7 +29,8 @@ fn replies(t: &Value) -> Vec<Reply> {
         .unwrap()
         .iter()
         .map(|r| {
-            let path = Path::new(FIXTURE).join(r["file"].as_str().unwrap());
+            let path =
+                crate::common::repo("tests/fixtures/samba-b").join(r["file"].as_str().unwrap());
             Reply::decode(&std::fs::read(path).unwrap()).unwrap()
         })
         .collect()
@@ -79,20 +76,13 @@ fn synced(lines: &[String]) -> BTreeSet<String> {
         .collect()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phsync-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn killed_run_resumes_without_loss() {
     if let Some(store) = std::env::var_os(CHILD) {
         sync(Path::new(&store), Lines(std::io::stdout().lock()));
         return;
     }
-    let dir = scratch("crash");
+    let dir = scratch_dir("crash");
     let store = dir.join("state.db");
 
     // What an uninterrupted run syncs.

@@ -8,7 +8,6 @@
 //! changed, the new passwords and their MD4, computed independently of phsync.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use phsync::batch::{DrsSync, HeldBack, Outcome, Runner, SyncPolicy};
 use phsync::drs::{Reply, SessionKey};
@@ -16,12 +15,9 @@ use phsync::state::{MemoryStore, SqliteStore, StateError, StateStore};
 use phsync::{Iterations, NtHash};
 use serde_json::Value;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b");
-
-fn truth() -> Value {
-    let text = std::fs::read_to_string(Path::new(FIXTURE).join("truth.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
+use crate::common::{
+    incremental_files, incremental_phase, incremental_truth as truth, scratch_dir,
+};
 
 fn key(t: &Value) -> SessionKey {
     SessionKey::from_hex(t["session_key_hex"].as_str().unwrap()).unwrap()
@@ -29,33 +25,14 @@ fn key(t: &Value) -> SessionKey {
 
 /// The phase's replies, decoded.
 fn replies(t: &Value, phase: &str) -> Vec<Reply> {
-    phase_files(t, phase)
+    incremental_files(t, phase)
         .iter()
         .map(|f| Reply::decode(&std::fs::read(f).unwrap()).unwrap())
         .collect()
 }
 
-fn phase_files(t: &Value, phase: &str) -> Vec<PathBuf> {
-    t["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == phase)
-        .unwrap()["replies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| Path::new(FIXTURE).join(r.as_str().unwrap()))
-        .collect()
-}
-
 fn changes(t: &Value, phase: &str) -> Vec<Value> {
-    t["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == phase)
-        .unwrap()["changes"]
+    incremental_phase(t, phase)["changes"]
         .as_array()
         .unwrap()
         .clone()
@@ -206,7 +183,7 @@ fn full_then_two_deltas_force_change_password() {
 
 #[test]
 fn full_then_two_deltas_sqlite_store_reopened_between_runs() {
-    let dir = tempdir("sqlite-phases");
+    let dir = scratch_dir("sqlite-phases");
     let path = dir.join("state.db");
     let t = truth();
     let policy = policy();
@@ -329,14 +306,6 @@ fn failed_sink_flush_commits_nothing_more() {
         after1
     );
 }
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phsync-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// A store and a sink writing to one log: the order of outcomes, flushes and commits.
 type Log = std::rc::Rc<std::cell::RefCell<Vec<String>>>;
 

@@ -4,6 +4,9 @@
 //! runner is in `tests/batch_memory.rs`, a binary of its own: it installs a counting global
 //! allocator that would count the other tests too.)
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod crash;
 mod incremental;
 mod policy;

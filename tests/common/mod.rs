@@ -92,3 +92,38 @@ pub fn hex(s: &str) -> Vec<u8> {
 pub fn lower_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// `tests/fixtures/samba-b/truth.json`: a full replication then two incremental cycles on one
+/// connection, with the harness's changes and their expected outcomes.
+pub fn incremental_truth() -> Value {
+    let text = std::fs::read_to_string(repo("tests/fixtures/samba-b/truth.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// One phase (`full`, `delta-1`, `delta-2`) of [`incremental_truth`].
+pub fn incremental_phase<'a>(truth: &'a Value, phase: &str) -> &'a Value {
+    truth["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == phase)
+        .unwrap_or_else(|| panic!("no phase {phase}"))
+}
+
+/// The reply files of one phase, in order.
+pub fn incremental_files(truth: &Value, phase: &str) -> Vec<PathBuf> {
+    incremental_phase(truth, phase)["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| repo("tests/fixtures/samba-b").join(r.as_str().unwrap()))
+        .collect()
+}
+
+/// A new, empty scratch directory for this process.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phsync-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
