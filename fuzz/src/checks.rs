@@ -310,6 +310,7 @@ pub fn verifier_parse(data: &[u8]) {
     };
     match text.parse::<CloudVerifier>() {
         Ok(v) => {
+            assert!(v.iterations() <= phsync::Iterations::MAX_PARSED);
             let canonical = v.to_string();
             let again: CloudVerifier = canonical.parse().expect("canonical form parses");
             assert!(again == v);
@@ -318,6 +319,16 @@ pub fn verifier_parse(data: &[u8]) {
         Err(e) => {
             let _ = e.to_string();
         }
+    }
+    // With every count allowed, the default-bounded result is the same where it succeeded.
+    let all = phsync::Iterations::new(u32::MAX).expect("non-zero");
+    if let Ok(v) = CloudVerifier::parse_with_max_iterations(text, all)
+        && v.iterations() <= phsync::Iterations::MAX_PARSED
+    {
+        let bounded = text
+            .parse::<CloudVerifier>()
+            .expect("within the default bound");
+        assert!(bounded == v);
     }
 }
 
