@@ -153,11 +153,22 @@ impl SupplementalCredentials {
     }
 
     /// `Primary:CLEARTEXT` as a string; `None` if absent or not valid UTF-16. Zeroized on drop.
+    ///
+    /// Decoded into a buffer of exactly the final size (the UTF-8 length is computed first),
+    /// so no reallocation leaves an unwiped copy of the password behind (`String::from_utf16`
+    /// grows its buffer for non-ASCII text).
     pub fn cleartext(&self) -> Option<Zeroizing<String>> {
-        self.cleartext
-            .as_deref()
-            .and_then(|u| String::from_utf16(u).ok())
-            .map(Zeroizing::new)
+        let units = self.cleartext.as_deref()?;
+        let mut len = 0usize;
+        for c in char::decode_utf16(units.iter().copied()) {
+            len += c.ok()?.len_utf8();
+        }
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        for c in char::decode_utf16(units.iter().copied()).flatten() {
+            out.push(c);
+        }
+        debug_assert_eq!(out.len(), len);
+        Some(out)
     }
 
     /// `Primary:NTLM-Strong-NTOWF` (16 random bytes, Windows Server 2016+).

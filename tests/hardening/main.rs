@@ -9,5 +9,6 @@ mod common;
 mod checks;
 
 mod fuzz_corpus_replay;
+mod secret_copies;
 mod secret_hygiene;
 mod source_rules;
