@@ -6,7 +6,9 @@
 //!   which for an NT hash, a session key or a supplementalCredentials value is secret
 //!   (`src/ad/guid.rs` is exempt: a GUID is an identifier, not a secret);
 //! - secret types compare in constant time: none derives `PartialEq` (a derived `eq`
-//!   short-circuits on the first differing byte).
+//!   short-circuits on the first differing byte);
+//! - the library never prints: no `print!`, `println!`, `eprint!`, `eprintln!` or `dbg!`
+//!   (the command decides what to show; the library returns values).
 
 use std::path::{Path, PathBuf};
 
@@ -103,4 +105,10 @@ fn secret_types_do_not_derive_partial_eq() {
         "derived PartialEq on a secret type:\n{}",
         bad.join("\n")
     );
+}
+
+#[test]
+fn the_library_never_prints() {
+    let bad = offenders(&["print!", "println!", "eprint!", "eprintln!", "dbg!"], &[]);
+    assert!(bad.is_empty(), "the library prints:\n{}", bad.join("\n"));
 }
