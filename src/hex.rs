@@ -31,9 +31,36 @@ fn nibble(c: u8) -> u16 {
     r as u16
 }
 
-/// Decodes exactly `2 * N` hex digits (any case) into `N` bytes. Every digit is decoded (no
-/// early exit on the first bad one); on error the partial output is wiped and the first bad
-/// digit's position reported.
+/// Decodes `text` — exactly `2 * out.len()` hex digits, any case, checked by the caller — into
+/// `out`: the one hex decoder for secrets (NT hashes, session keys, supplementalCredentials
+/// property values). Every digit is decoded, with no branch or memory index on its value (no
+/// early exit on the first bad one); on error `out` is wiped and the byte offset of the first
+/// non-hex character returned (where it is depends only on which characters are not hex
+/// digits, which the caller reports anyway).
+pub(crate) fn decode_into(text: &[u8], out: &mut [u8]) -> Result<(), usize> {
+    debug_assert_eq!(
+        text.len(),
+        2 * out.len(),
+        "decode_into: caller checks the length"
+    );
+    let mut bad = 0u16;
+    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let (hi, lo) = (nibble(pair[0]), nibble(pair[1]));
+        bad |= (hi | lo) & 0xff00;
+        *o = ((hi << 4) | (lo & 0x0f)) as u8;
+    }
+    if bad != 0 {
+        zeroize::Zeroize::zeroize(out);
+        let position = text
+            .iter()
+            .position(|&c| nibble(c) > 0x0f)
+            .expect("a bad digit exists");
+        return Err(position);
+    }
+    Ok(())
+}
+
+/// Decodes exactly `2 * N` hex digits (any case) into `N` bytes with [`decode_into`].
 pub(crate) fn decode_fixed<const N: usize>(
     field: Field,
     text: &str,
@@ -47,22 +74,7 @@ pub(crate) fn decode_fixed<const N: usize>(
         });
     }
     let mut out = [0u8; N];
-    let mut bad = 0u16;
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let (hi, lo) = (nibble(pair[0]), nibble(pair[1]));
-        bad |= (hi | lo) & 0xff00;
-        out[i] = ((hi << 4) | (lo & 0x0f)) as u8;
-    }
-    if bad != 0 {
-        zeroize::Zeroize::zeroize(&mut out);
-        // Where the first bad digit is depends only on which characters are not hex digits,
-        // which the error reports anyway.
-        let position = bytes
-            .iter()
-            .position(|&c| nibble(c) > 0x0f)
-            .expect("a bad digit exists");
-        return Err(ParseError::InvalidHex { field, position });
-    }
+    decode_into(bytes, &mut out).map_err(|position| ParseError::InvalidHex { field, position })?;
     Ok(out)
 }
 

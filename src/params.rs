@@ -61,6 +61,22 @@ impl Iterations {
     /// 1000, what Entra ID expects today (it was 100 in the early DirSync era).
     pub const DEFAULT: Iterations = Iterations(NonZeroU32::new(1000).unwrap());
 
+    /// 100 000: the largest count that parsing a verifier *string* accepts by default
+    /// (`CloudVerifier::from_str`, serde).
+    ///
+    /// The count in a verifier string is attacker-chosen wherever the string comes from outside
+    /// (a store, a request, a file), and verifying costs one PBKDF2 iteration per unit
+    /// (RFC 8018 §5.2): `4294967295` would keep [`CloudVerifier::verify_password`] busy for
+    /// hours. 100 000 is 100 × what Entra ID uses ([`Iterations::DEFAULT`]), still well under
+    /// a second per verification on one core. A caller that trusts its store and needs more
+    /// says so with [`CloudVerifier::parse_with_max_iterations`]. APIs that take an
+    /// `Iterations` value directly ([`CloudVerifier::derive`], …) are not bounded.
+    ///
+    /// [`CloudVerifier::verify_password`]: crate::CloudVerifier::verify_password
+    /// [`CloudVerifier::parse_with_max_iterations`]: crate::CloudVerifier::parse_with_max_iterations
+    /// [`CloudVerifier::derive`]: crate::CloudVerifier::derive
+    pub const MAX_PARSED: Iterations = Iterations(NonZeroU32::new(100_000).unwrap());
+
     /// `None` for 0.
     pub const fn new(n: u32) -> Option<Iterations> {
         match NonZeroU32::new(n) {

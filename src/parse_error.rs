@@ -71,6 +71,15 @@ pub enum ParseError {
     /// The iteration count does not fit a `u32`.
     #[error("iterations: larger than 4294967295")]
     IterationsTooLarge,
+    /// The iteration count exceeds the parse limit ([`crate::Iterations::MAX_PARSED`] unless
+    /// the caller chose another with [`crate::CloudVerifier::parse_with_max_iterations`]).
+    #[error("iterations: {found} is above the parse limit {limit}")]
+    IterationsAboveLimit {
+        /// The count in the string.
+        found: u32,
+        /// The limit in force.
+        limit: u32,
+    },
     /// The fields after the prefix are not exactly `salt,iterations,hash`.
     #[error("{found} comma-separated fields after the prefix, expected 3 (salt,iterations,hash)")]
     FieldCount {

@@ -117,6 +117,20 @@ impl CloudVerifier {
         &self.hash
     }
 
+    /// Parses a verifier string like `FromStr`, but accepts iteration counts up to `max`
+    /// instead of [`Iterations::MAX_PARSED`] (pass `Iterations::new(u32::MAX)` to accept
+    /// every count). Use it only for strings whose iteration count is trusted: verifying costs
+    /// one PBKDF2 iteration per unit.
+    ///
+    /// # Errors
+    /// As `FromStr`; [`ParseError::IterationsAboveLimit`] above `max`.
+    pub fn parse_with_max_iterations(
+        s: &str,
+        max: Iterations,
+    ) -> Result<CloudVerifier, ParseError> {
+        parse(s, max)
+    }
+
     /// Builds a verifier from its parts (e.g. read from a store).
     pub fn from_parts(salt: Salt, iterations: Iterations, hash: [u8; 32]) -> CloudVerifier {
         CloudVerifier {
@@ -173,33 +187,44 @@ impl FromStr for CloudVerifier {
     type Err = ParseError;
 
     /// Accepts hex in any case and an optional trailing `;` (hashcat writes none); rejects
-    /// anything else with an error naming the field.
+    /// anything else with an error naming the field, and iteration counts above
+    /// [`Iterations::MAX_PARSED`] ([`CloudVerifier::parse_with_max_iterations`] allows more).
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        let body = s.strip_prefix(PREFIX).ok_or(ParseError::Prefix)?;
-        let body = match body.find(';') {
-            Some(end) if end + 1 == body.len() => &body[..end],
-            Some(end) => {
-                return Err(ParseError::TrailingData {
-                    position: PREFIX.len() + end + 1,
-                });
-            }
-            None => body,
-        };
-        let fields: Vec<&str> = body.split(',').collect();
-        let [salt, iterations, hash] = fields[..] else {
-            return Err(ParseError::FieldCount {
-                found: fields.len(),
-            });
-        };
-        let salt = Salt::from_bytes(hex::decode_fixed::<10>(Field::Salt, salt)?);
-        let iterations = parse_iterations(iterations)?;
-        let hash = hex::decode_fixed::<32>(Field::Hash, hash)?;
-        Ok(CloudVerifier {
-            salt,
-            iterations,
-            hash,
-        })
+        parse(s, Iterations::MAX_PARSED)
     }
+}
+
+fn parse(s: &str, max: Iterations) -> Result<CloudVerifier, ParseError> {
+    let body = s.strip_prefix(PREFIX).ok_or(ParseError::Prefix)?;
+    let body = match body.find(';') {
+        Some(end) if end + 1 == body.len() => &body[..end],
+        Some(end) => {
+            return Err(ParseError::TrailingData {
+                position: PREFIX.len() + end + 1,
+            });
+        }
+        None => body,
+    };
+    let fields: Vec<&str> = body.split(',').collect();
+    let [salt, iterations, hash] = fields[..] else {
+        return Err(ParseError::FieldCount {
+            found: fields.len(),
+        });
+    };
+    let salt = Salt::from_bytes(hex::decode_fixed::<10>(Field::Salt, salt)?);
+    let iterations = parse_iterations(iterations)?;
+    if iterations > max {
+        return Err(ParseError::IterationsAboveLimit {
+            found: iterations.get(),
+            limit: max.get(),
+        });
+    }
+    let hash = hex::decode_fixed::<32>(Field::Hash, hash)?;
+    Ok(CloudVerifier {
+        salt,
+        iterations,
+        hash,
+    })
 }
 
 fn parse_iterations(text: &str) -> Result<Iterations, ParseError> {
@@ -316,11 +341,22 @@ mod tests {
     }
 
     #[test]
-    fn iterations_max_accepted() {
+    fn iterations_max_accepted_only_when_asked() {
         let s = "v1;PPH1_MD4,181a3024085fcee2f70e,4294967295,b39525c3bc72a1136fcf7c8a338e0c14313d0450d1a4c98ef0a6ddada3bc5b0a;";
+        let all = Iterations::new(u32::MAX).unwrap();
         assert_eq!(
-            s.parse::<CloudVerifier>().unwrap().iterations().get(),
+            CloudVerifier::parse_with_max_iterations(s, all)
+                .unwrap()
+                .iterations()
+                .get(),
             u32::MAX
+        );
+        assert_eq!(
+            s.parse::<CloudVerifier>().unwrap_err(),
+            ParseError::IterationsAboveLimit {
+                found: u32::MAX,
+                limit: 100_000
+            }
         );
     }
 }

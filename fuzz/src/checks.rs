@@ -33,6 +33,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("dirsync_control", dirsync_control),
     #[cfg(feature = "ldap")]
     ("samba_nt_password", samba_nt_password),
+    #[cfg(feature = "ldap")]
+    ("repl_metadata", repl_metadata),
 ];
 
 /// The session keys of the three real Samba captures (`tests/fixtures/samba-a/truth.json`), so
@@ -310,6 +312,7 @@ pub fn verifier_parse(data: &[u8]) {
     };
     match text.parse::<CloudVerifier>() {
         Ok(v) => {
+            assert!(v.iterations() <= phsync::Iterations::MAX_PARSED);
             let canonical = v.to_string();
             let again: CloudVerifier = canonical.parse().expect("canonical form parses");
             assert!(again == v);
@@ -318,6 +321,16 @@ pub fn verifier_parse(data: &[u8]) {
         Err(e) => {
             let _ = e.to_string();
         }
+    }
+    // With every count allowed, the default-bounded result is the same where it succeeded.
+    let all = phsync::Iterations::new(u32::MAX).expect("non-zero");
+    if let Ok(v) = CloudVerifier::parse_with_max_iterations(text, all)
+        && v.iterations() <= phsync::Iterations::MAX_PARSED
+    {
+        let bounded = text
+            .parse::<CloudVerifier>()
+            .expect("within the default bound");
+        assert!(bounded == v);
     }
 }
 
@@ -464,4 +477,45 @@ pub fn samba_nt_password(data: &[u8]) {
             Err(f) => sink(&f),
         }
     }
+}
+
+/// `ldap::repl_metadata::{parse, unicode_pwd}` on arbitrary bytes, and the same bytes as the
+/// `replPropertyMetaData` of a DirSync entry (`ChangedObject::from_entry`). A blob that parses
+/// has room for every entry it claims; each stamp's Unix time is the raw DSTIME minus the 1601
+/// epoch, saturating (never a panic or a wrapped value); `unicode_pwd` is the first
+/// `unicodePwd` stamp `parse` returned.
+#[cfg(feature = "ldap")]
+pub fn repl_metadata(data: &[u8]) {
+    use phsync::ad::time::EPOCH_DIFF_SECS;
+    use phsync::ldap::repl_metadata::{ATTID_UNICODE_PWD, parse, unicode_pwd};
+    use phsync::ldap::{ChangedObject, Entry};
+    let parsed = parse(data);
+    match &parsed {
+        Ok(stamps) => {
+            assert!(16 + 48 * stamps.len() <= data.len());
+            for (i, s) in stamps.iter().enumerate() {
+                let at = 16 + 48 * i + 8;
+                let raw = i64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"));
+                assert_eq!(s.changed_unix, raw.saturating_sub(EPOCH_DIFF_SECS));
+            }
+            let first = stamps
+                .iter()
+                .find(|s| s.attid == ATTID_UNICODE_PWD)
+                .copied();
+            assert_eq!(unicode_pwd(data).expect("parsed once"), first);
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            assert!(unicode_pwd(data).is_err());
+        }
+    }
+    let entry = Entry {
+        dn: "CN=fuzz,DC=example,DC=test".into(),
+        attrs: vec![("replPropertyMetaData".into(), vec![data.to_vec()])],
+    };
+    let changed = ChangedObject::from_entry(&entry);
+    let expected = parsed
+        .ok()
+        .and_then(|v| v.into_iter().find(|s| s.attid == ATTID_UNICODE_PWD));
+    assert_eq!(changed.unicode_pwd, expected);
 }

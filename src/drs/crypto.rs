@@ -27,7 +27,8 @@ impl SessionKey {
         SessionKey(bytes.to_vec())
     }
 
-    /// Parses an even number (at least 2) of hex digits, any case.
+    /// Parses an even number (at least 2) of hex digits, any case, in constant time with
+    /// respect to the digits' values.
     ///
     /// # Errors
     /// [`SessionKeyParseError`]; the message never contains the input.
@@ -36,21 +37,12 @@ impl SessionKey {
         if b.is_empty() || !b.len().is_multiple_of(2) {
             return Err(SessionKeyParseError::Length { found: b.len() });
         }
-        let mut out = Vec::with_capacity(b.len() / 2);
-        for (i, pair) in b.chunks_exact(2).enumerate() {
-            let hi = nibble(pair[0]);
-            let lo = nibble(pair[1]);
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push((h << 4) | l),
-                (None, _) | (_, None) => {
-                    out.zeroize();
-                    return Err(SessionKeyParseError::InvalidHex {
-                        position: 2 * i + usize::from(hi.is_some()),
-                    });
-                }
-            }
-        }
-        Ok(SessionKey(out))
+        // The branch-free decoder shared by every secret (`src/hex.rs`), into a zeroizing buffer
+        // of the final size (wiped on the error path too), then moved out without a copy.
+        let mut out = zeroize::Zeroizing::new(vec![0u8; b.len() / 2]);
+        crate::hex::decode_into(b, &mut out)
+            .map_err(|position| SessionKeyParseError::InvalidHex { position })?;
+        Ok(SessionKey(std::mem::take(&mut *out)))
     }
 
     /// The key length in bytes.
@@ -62,10 +54,6 @@ impl SessionKey {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 impl fmt::Debug for SessionKey {

@@ -13,7 +13,7 @@ use super::ndr::Reader;
 use super::prefix::{AttrId, PrefixError, PrefixTable, Resolver};
 use super::reply::{
     AttrEntry, AttributeMetadata, DsName, LinkedValue, ReplicatedObject, Reply, UpToDateCursor,
-    UsnVector, utf16_strict,
+    UsnVector, WireBytes, utf16_strict,
 };
 use super::sid::Sid;
 use super::time::DsTime;
@@ -40,7 +40,7 @@ impl Reply {
     /// [`DecodeErrorKind::Unsupported`]), ATTRTYPs missing from `PrefixTableSrc`, a non-zero
     /// return value or `dwDRSError` ([`DecodeErrorKind::ServerError`]), or bytes left over.
     pub fn decode(bytes: &[u8]) -> Result<Reply, DecodeError> {
-        let data: Arc<[u8]> = Arc::from(bytes);
+        let data = Arc::new(WireBytes::new(bytes));
         Decoder {
             r: Reader::new(bytes),
             data: data.clone(),
@@ -51,7 +51,7 @@ impl Reply {
 
 struct Decoder<'a> {
     r: Reader<'a>,
-    data: Arc<[u8]>,
+    data: Arc<WireBytes>,
 }
 
 fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {

@@ -273,8 +273,9 @@ pub enum DecryptError {
         /// The plaintext length.
         len: usize,
     },
-    /// A secret attribute with more than one value (Samba rejects these too).
-    #[error("{attribute}: {count} values, a secret attribute has at most one")]
+    /// A single-valued attribute with more than one value: a secret attribute (Samba rejects
+    /// these too) or a fixed-size one such as userAccountControl or pwdLastSet.
+    #[error("{attribute}: {count} values, the attribute has at most one")]
     TooManyValues {
         /// The attribute.
         attribute: Attr,
@@ -309,6 +310,22 @@ pub enum DecryptError {
         /// What was wrong.
         reason: &'static str,
     },
+}
+
+impl DecryptError {
+    /// Whether this is a malformed non-secret attribute — a fixed-size attribute such as
+    /// userAccountControl or pwdLastSet with the wrong size ([`DecryptError::BadValue`]) or
+    /// with more than one value ([`DecryptError::TooManyValues`] of a non-secret attribute) —
+    /// rather than a failure of the secret layers (wrong key, corrupt ciphertext, malformed
+    /// plaintext). The batch runner reports these as `invalid_attribute`, not
+    /// `decrypt_failed`.
+    pub fn is_invalid_attribute(&self) -> bool {
+        match self {
+            DecryptError::BadValue { .. } => true,
+            DecryptError::TooManyValues { attribute, .. } => !attribute.is_secret(),
+            _ => false,
+        }
+    }
 }
 
 /// Why [`super::SessionKey::from_hex`] rejected its input (the input is never echoed).

@@ -176,7 +176,17 @@ impl ReplicatedObject {
     }
 
     /// The single value of a fixed-size attribute; `Ok(None)` if absent or value-less.
+    /// Another size is [`DecryptError::BadValue`], more than one value
+    /// [`DecryptError::TooManyValues`] (both [`DecryptError::is_invalid_attribute`]: a
+    /// malformed reply, not a key or decryption problem).
     fn fixed<const N: usize>(&self, attr: Attr) -> Result<Option<[u8; N]>, DecryptError> {
+        let count = self.attribute(attr).map_or(0, |a| a.value_count());
+        if count > 1 {
+            return Err(DecryptError::TooManyValues {
+                attribute: attr,
+                count,
+            });
+        }
         let Some(v) = self.single(attr) else {
             return Ok(None);
         };

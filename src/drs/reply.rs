@@ -169,7 +169,7 @@ impl std::fmt::Debug for Attribute<'_> {
 /// values still encrypted) and metadata. Decrypt with [`ReplicatedObject::decrypt`].
 #[derive(Clone)]
 pub struct ReplicatedObject {
-    pub(super) data: Arc<[u8]>,
+    pub(super) data: Arc<WireBytes>,
     pub(super) prefix: Arc<PrefixTable>,
     pub(super) name: Option<DsName>,
     pub(super) flags: u32,
@@ -336,6 +336,32 @@ pub struct LinkedValue {
     pub metadata: AttributeMetadata,
     /// `timeExpired` (V3 only).
     pub time_expired: Option<DsTime>,
+}
+
+/// The reply's bytes, copied once by [`Reply::decode`] and shared by its objects (values are
+/// ranges into it). They hold the secret attributes still encrypted under the connection's
+/// session key (MS-DRSR §4.1.10.2.20), and are wiped when the last holder is dropped. The
+/// caller's own buffer (the `&[u8]` passed to `decode`) is the caller's to wipe.
+pub(crate) struct WireBytes(Box<[u8]>);
+
+impl WireBytes {
+    pub(super) fn new(bytes: &[u8]) -> WireBytes {
+        WireBytes(bytes.into())
+    }
+}
+
+impl std::ops::Deref for WireBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for WireBytes {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut *self.0);
+    }
 }
 
 /// One decoded `IDL_DRSGetNCChanges` reply (MS-DRSR §4.1.10.2.12): header, USN vectors, cursors,

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use subtle::{Choice, ConstantTimeEq};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::error::DecryptError;
 
@@ -51,8 +51,9 @@ impl fmt::Debug for KerberosKey {
     }
 }
 
-/// `Primary:Kerberos-Newer-Keys` (revision 4) or `Primary:Kerberos` (revision 3).
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// `Primary:Kerberos-Newer-Keys` (revision 4) or `Primary:Kerberos` (revision 3). Compared in
+/// constant time over every key of every list (`subtle`), whatever the other fields give.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct KerberosCredentials {
     revision: u16,
     default_salt: String,
@@ -152,11 +153,22 @@ impl SupplementalCredentials {
     }
 
     /// `Primary:CLEARTEXT` as a string; `None` if absent or not valid UTF-16. Zeroized on drop.
-    pub fn cleartext(&self) -> Option<zeroize::Zeroizing<String>> {
-        self.cleartext
-            .as_deref()
-            .and_then(|u| String::from_utf16(u).ok())
-            .map(zeroize::Zeroizing::new)
+    ///
+    /// Decoded into a buffer of exactly the final size (the UTF-8 length is computed first),
+    /// so no reallocation leaves an unwiped copy of the password behind (`String::from_utf16`
+    /// grows its buffer for non-ASCII text).
+    pub fn cleartext(&self) -> Option<Zeroizing<String>> {
+        let units = self.cleartext.as_deref()?;
+        let mut len = 0usize;
+        for c in char::decode_utf16(units.iter().copied()) {
+            len += c.ok()?.len_utf8();
+        }
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        for c in char::decode_utf16(units.iter().copied()).flatten() {
+            out.push(c);
+        }
+        debug_assert_eq!(out.len(), len);
+        Some(out)
     }
 
     /// `Primary:NTLM-Strong-NTOWF` (16 random bytes, Windows Server 2016+).
@@ -214,9 +226,8 @@ impl SupplementalCredentials {
             }
             let name = utf16(&b[name_at..value_at]).ok_or(bad(name_at, "property name"))?;
             // Zeroizing: wiped on every path, including the early error returns below.
-            let mut value = zeroize::Zeroizing::new(
-                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?,
-            );
+            let mut value =
+                unhex(&b[value_at..next]).ok_or(bad(value_at, "property value is not hex"))?;
             match name.as_str() {
                 "Primary:Kerberos-Newer-Keys" => {
                     out.kerberos_newer_keys =
@@ -278,15 +289,54 @@ impl SupplementalCredentials {
 }
 
 impl PartialEq for KerberosKey {
-    /// Constant time over the key bytes (type and iteration count are not secret).
+    /// Constant time over the key bytes ([`ConstantTimeEq`]).
     fn eq(&self, other: &Self) -> bool {
-        self.key_type == other.key_type
-            && self.iteration_count == other.iteration_count
-            && bool::from(self.key.ct_eq(&other.key))
+        self.ct_eq(other).into()
     }
 }
 
 impl Eq for KerberosKey {}
+
+impl ConstantTimeEq for KerberosKey {
+    /// Constant time over the key bytes (type, iteration count and length are not secret).
+    fn ct_eq(&self, other: &Self) -> Choice {
+        Choice::from(u8::from(
+            self.key_type == other.key_type && self.iteration_count == other.iteration_count,
+        )) & self.key.ct_eq(&other.key)
+    }
+}
+
+/// Two key lists: equal length (not secret), then every pair compared, no early exit.
+fn ct_keys(a: &[KerberosKey], b: &[KerberosKey]) -> Choice {
+    a.iter()
+        .zip(b)
+        .fold(Choice::from(u8::from(a.len() == b.len())), |acc, (x, y)| {
+            acc & x.ct_eq(y)
+        })
+}
+
+impl ConstantTimeEq for KerberosCredentials {
+    /// Constant time over the keys; revision, salt and iteration count are not secret.
+    fn ct_eq(&self, other: &Self) -> Choice {
+        let public = self.revision == other.revision
+            && self.default_salt == other.default_salt
+            && self.default_iteration_count == other.default_iteration_count;
+        Choice::from(u8::from(public))
+            & ct_keys(&self.credentials, &other.credentials)
+            & ct_keys(&self.service_credentials, &other.service_credentials)
+            & ct_keys(&self.old_credentials, &other.old_credentials)
+            & ct_keys(&self.older_credentials, &other.older_credentials)
+    }
+}
+
+impl PartialEq for KerberosCredentials {
+    /// Constant time over the keys ([`ConstantTimeEq`]).
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for KerberosCredentials {}
 
 fn ct_option<T: ConstantTimeEq + ?Sized, U: std::ops::Deref<Target = T>>(
     a: &Option<U>,
@@ -320,10 +370,12 @@ impl PartialEq for SupplementalCredentials {
                 &self.ntlm_strong_ntowf.as_ref().map(|h| &h[..]),
                 &other.ntlm_strong_ntowf.as_ref().map(|h| &h[..]),
             );
-        // The Kerberos parts compare their keys in constant time (KerberosKey's PartialEq).
-        let kerberos = self.kerberos_newer_keys == other.kerberos_newer_keys
-            && self.kerberos == other.kerberos;
-        bool::from(secret) & other_values & kerberos & (self.packages == other.packages)
+        // Both Kerberos parts are compared whatever the other gives, in constant time.
+        let kerberos = ct_option(
+            &self.kerberos_newer_keys.as_ref(),
+            &other.kerberos_newer_keys.as_ref(),
+        ) & ct_option(&self.kerberos.as_ref(), &other.kerberos.as_ref());
+        bool::from(secret & kerberos) & other_values & (self.packages == other.packages)
     }
 }
 
@@ -373,40 +425,14 @@ fn utf16(b: &[u8]) -> Option<String> {
     String::from_utf16(&units).ok()
 }
 
-const fn hex_table() -> [u8; 256] {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-}
-
-static HEX: [u8; 256] = hex_table();
-
-/// ASCII hex (any case) → bytes; `None` on odd length or a non-hex byte.
-fn unhex(t: &[u8]) -> Option<Vec<u8>> {
+/// ASCII hex (any case) → bytes in a zeroizing buffer, through the crate's one branch-free
+/// decoder; `None` on odd length or a non-hex byte.
+fn unhex(t: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if !t.len().is_multiple_of(2) {
         return None;
     }
-    let mut out = Vec::with_capacity(t.len() / 2);
-    let mut bad = 0u8;
-    for p in t.chunks_exact(2) {
-        let (h, l) = (HEX[p[0] as usize], HEX[p[1] as usize]);
-        bad |= (h | l) & 0xf0;
-        out.push((h << 4) | (l & 0x0f));
-    }
-    if bad != 0 {
-        out.zeroize();
-        return None;
-    }
+    let mut out = Zeroizing::new(vec![0u8; t.len() / 2]);
+    crate::hex::decode_into(t, &mut out).ok()?;
     Some(out)
 }
 

@@ -20,7 +20,9 @@
 //! # Choosing a backend
 //! [`Backend::selected`] is the best available kernel for this CPU, unless the environment
 //! variable `PHSYNC_BACKEND` names another one (see [`Backend::from_name`]) — for tests and
-//! benchmarks. [`derive_many_with`] runs one backend explicitly.
+//! benchmarks. [`selection()`] says which was chosen and why (forced, calibrated with the
+//! timings, detected), and reports an unusable override or a failed self-test as values: the
+//! library never prints. [`derive_many_with`] runs one backend explicitly.
 //!
 //! # Secrets
 //! Key blocks, ipad/opad states, intermediate digests and accumulators are zeroized after
@@ -52,7 +54,7 @@ mod x86_shani_asm;
 
 pub use backend::{Backend, BackendUnavailable, UnknownBackend};
 use dispatch::{for_each_group, run};
-pub use select::BackendChoiceError;
+pub use select::{BackendChoiceError, OverrideProblem, Selection, SelectionReason, selection};
 
 /// Length of the PBKDF2 password: UTF-16LE of 32 hex digits.
 pub const KEY_LEN: usize = 64;

@@ -1,11 +1,139 @@
 //! Choosing a [`Backend`] at run time: CPU detection, the `PHSYNC_BACKEND` override, the
 //! known-answer self-test every candidate must pass, and the short calibration that decides
-//! between contenders.
+//! between contenders — reported as a [`Selection`] value (the library never prints).
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use super::dispatch::run;
 use super::{BACKEND_ENV, Backend, BackendUnavailable, KEY_LEN, OUT_LEN, SALT_LEN, UnknownBackend};
+
+/// How the process's PBKDF2 backend was chosen: the value behind [`Backend::selected`], from
+/// [`selection()`]. The library never prints; a command shows what it needs of this (for
+/// example [`Selection::override_problem`] and [`Selection::self_test_failures`] as warnings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Selection {
+    /// The backend [`derive()`](super::derive) and [`derive_many`](super::derive_many) use.
+    pub backend: Backend,
+    /// Why it was chosen.
+    pub reason: SelectionReason,
+    /// `PHSYNC_BACKEND` named a backend that cannot be used; the detected backend was used
+    /// instead.
+    pub override_problem: Option<OverrideProblem>,
+    /// Backends this CPU can run that failed their known-answer self-test during detection
+    /// ([`Backend::passes_self_test`]): never used. Please report them (CPU model and names).
+    pub self_test_failures: Vec<Backend>,
+    /// The calibration's best time per contender (32 inputs × 64 iterations), when more than
+    /// one could run; empty otherwise.
+    pub calibration: Vec<(Backend, Duration)>,
+}
+
+/// Why [`Selection::backend`] was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SelectionReason {
+    /// `PHSYNC_BACKEND` named it, it can run here and it passed its self-test.
+    Forced,
+    /// Several contenders could run; it was the fastest in the calibration.
+    Calibrated,
+    /// CPU detection: the only contender that can run, or the best of the fallbacks (AVX2,
+    /// ARMv8 SHA2, portable), in that order.
+    Detected,
+}
+
+/// Why a `PHSYNC_BACKEND` override was not used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OverrideProblem {
+    /// Unknown name, or a backend this CPU cannot run.
+    #[error("{BACKEND_ENV}: {0}")]
+    Invalid(#[from] BackendChoiceError),
+    /// The backend can run here but failed its known-answer self-test.
+    #[error("{BACKEND_ENV}: backend {0} failed its known-answer self-test on this CPU")]
+    FailedSelfTest(Backend),
+}
+
+/// What CPU detection found (cached): the backend, the calibration, the self-test failures.
+struct Detection {
+    backend: Backend,
+    calibration: Vec<(Backend, Duration)>,
+    self_test_failures: Vec<Backend>,
+}
+
+fn detection() -> &'static Detection {
+    static DETECTED: OnceLock<Detection> = OnceLock::new();
+    DETECTED.get_or_init(|| {
+        let mut self_test_failures = Vec::new();
+        let mut usable = |b: &Backend| {
+            let ok = b.passes_self_test();
+            if !ok && b.is_available() {
+                self_test_failures.push(*b);
+            }
+            ok
+        };
+        let contenders: Vec<Backend> = [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
+            .into_iter()
+            .filter(&mut usable)
+            .collect();
+        let (backend, calibration) = match contenders.as_slice() {
+            [] => (
+                [Backend::Avx2X8, Backend::Aarch64Sha2X2]
+                    .into_iter()
+                    .find(&mut usable)
+                    .unwrap_or(Backend::Portable),
+                Vec::new(),
+            ),
+            [only] => (*only, Vec::new()),
+            several => fastest(several),
+        };
+        Detection {
+            backend,
+            calibration,
+            self_test_failures,
+        }
+    })
+}
+
+/// How this process's backend was chosen (computed once, cached; the same value
+/// [`Backend::selected`] returns the backend of).
+///
+/// If `PHSYNC_BACKEND` is set it must name an available backend that passes its self-test;
+/// otherwise [`Selection::override_problem`] says why not and the detected backend
+/// ([`Backend::detected`]) is used — never an unsupported kernel. When the override is
+/// used, detection (and its calibration) does not run: `calibration` and
+/// `self_test_failures` are empty.
+pub fn selection() -> &'static Selection {
+    static SELECTED: OnceLock<Selection> = OnceLock::new();
+    SELECTED.get_or_init(|| {
+        let detected = |override_problem| {
+            let d = detection();
+            Selection {
+                backend: d.backend,
+                reason: if d.calibration.is_empty() {
+                    SelectionReason::Detected
+                } else {
+                    SelectionReason::Calibrated
+                },
+                override_problem,
+                self_test_failures: d.self_test_failures.clone(),
+                calibration: d.calibration.clone(),
+            }
+        };
+        match Backend::from_env() {
+            Ok(Some(b)) if b.passes_self_test() => Selection {
+                backend: b,
+                reason: SelectionReason::Forced,
+                override_problem: None,
+                self_test_failures: Vec::new(),
+                calibration: Vec::new(),
+            },
+            Ok(Some(b)) => detected(Some(OverrideProblem::FailedSelfTest(b))),
+            Ok(None) => detected(None),
+            Err(e) => detected(Some(OverrideProblem::Invalid(e))),
+        }
+    })
+}
 
 impl Backend {
     /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
@@ -22,54 +150,24 @@ impl Backend {
     /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); the assembly loop's lead over the compiled one is
     /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`docs/kdf.md`
     /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64
-    /// iterations,
-    /// three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per process). Every
-    /// backend computes the same bytes; only speed depends on the choice.
+    /// iterations, three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per
+    /// process; the timings are in [`Selection::calibration`]). Every backend computes the
+    /// same bytes; only speed depends on the choice.
     ///
     /// Every candidate must first pass its known-answer self-test
-    /// ([`Backend::passes_self_test`]); one that fails is reported once on standard error and
-    /// never used, so a kernel that misbehaves on a CPU nobody here has tested on (the
-    /// AVX-512 kernel has never run on real hardware in this project) costs speed, not
-    /// correctness.
+    /// ([`Backend::passes_self_test`]); one that fails is never used and is listed in
+    /// [`Selection::self_test_failures`], so a kernel that misbehaves on a CPU nobody here has
+    /// tested on (the AVX-512 kernel has never run on real hardware in this project) costs
+    /// speed, not correctness.
     pub fn detected() -> Backend {
-        static DETECTED: OnceLock<Backend> = OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            let usable = |b: &Backend| b.passes_self_test_or_report();
-            let contenders: Vec<Backend> =
-                [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
-                    .into_iter()
-                    .filter(usable)
-                    .collect();
-            match contenders.as_slice() {
-                [] => [Backend::Avx2X8, Backend::Aarch64Sha2X2]
-                    .into_iter()
-                    .find(usable)
-                    .unwrap_or(Backend::Portable),
-                [only] => *only,
-                several => fastest(several),
-            }
-        })
+        detection().backend
     }
 
     /// The backend [`derive()`](super::derive) and [`derive_many`](super::derive_many) use, chosen
-    /// once per process and cached.
-    ///
-    /// If `PHSYNC_BACKEND` is set it must name an available backend that passes its
-    /// self-test ([`Backend::passes_self_test`]); an unknown or unavailable name, or a
-    /// failed self-test, is reported once on standard error and the detected backend
-    /// ([`Backend::detected`]) is used instead — never an unsupported kernel. Use
-    /// [`Backend::from_env`] to see the problem as a value.
+    /// once per process and cached: [`selection()`]`.backend` (see there for `PHSYNC_BACKEND`
+    /// and for why it was chosen).
     pub fn selected() -> Backend {
-        static SELECTED: OnceLock<Backend> = OnceLock::new();
-        *SELECTED.get_or_init(|| match Backend::from_env() {
-            Ok(Some(b)) if b.passes_self_test_or_report() => b,
-            Ok(_) => Backend::detected(),
-            Err(e) => {
-                let fallback = Backend::detected();
-                eprintln!("phsync: {BACKEND_ENV}: {e}; using {fallback}");
-                fallback
-            }
-        })
+        selection().backend
     }
 
     /// Runs the backend's known-answer self-test: 19 inputs (a full 16-lane group, a pair
@@ -83,19 +181,6 @@ impl Backend {
     /// `false` for a backend this CPU cannot run.
     pub fn passes_self_test(self) -> bool {
         self.is_available() && self_test_passes(|k, s, it, o| run(self, k, s, it, o))
-    }
-
-    /// [`Backend::passes_self_test`] (so `false` for an unavailable backend), saying on
-    /// standard error when an available one fails.
-    fn passes_self_test_or_report(self) -> bool {
-        let ok = self.passes_self_test();
-        if !ok && self.is_available() {
-            eprintln!(
-                "phsync: PBKDF2 backend {self} failed its known-answer self-test on this CPU; \
-                 not used (please report: CPU model and this message)"
-            );
-        }
-        ok
     }
 
     /// The backend `PHSYNC_BACKEND` asks for: `Ok(None)` if unset or empty.
@@ -146,8 +231,9 @@ fn self_test_passes(
     })
 }
 
-/// The fastest of `candidates` on this CPU, measured (see [`Backend::detected`]).
-fn fastest(candidates: &[Backend]) -> Backend {
+/// The fastest of `candidates` on this CPU, measured (see [`Backend::detected`]), and each
+/// candidate's best time.
+fn fastest(candidates: &[Backend]) -> (Backend, Vec<(Backend, Duration)>) {
     const ITEMS: usize = 32;
     const ITERATIONS: u32 = 64;
     let keys: Vec<[u8; KEY_LEN]> = (0..ITEMS)
@@ -155,7 +241,7 @@ fn fastest(candidates: &[Backend]) -> Backend {
         .collect();
     let salts = vec![[0x5a; SALT_LEN]; ITEMS];
     let mut out = vec![[0u8; OUT_LEN]; ITEMS];
-    let mut best = vec![std::time::Duration::MAX; candidates.len()];
+    let mut best = vec![Duration::MAX; candidates.len()];
     for _ in 0..3 {
         for (b, best) in candidates.iter().zip(best.iter_mut()) {
             let start = std::time::Instant::now();
@@ -163,11 +249,12 @@ fn fastest(candidates: &[Backend]) -> Backend {
             *best = (*best).min(start.elapsed());
         }
     }
-    candidates
+    let winner = candidates
         .iter()
         .zip(&best)
         .min_by_key(|(_, t)| **t)
-        .map_or(Backend::Portable, |(b, _)| *b)
+        .map_or(Backend::Portable, |(b, _)| *b);
+    (winner, candidates.iter().copied().zip(best).collect())
 }
 
 /// Why a forced backend (`PHSYNC_BACKEND`) cannot be used.
@@ -194,13 +281,13 @@ mod tests {
             return;
         }
         assert_eq!(
-            fastest(&[Backend::Portable, Backend::ShaNiX2]),
+            fastest(&[Backend::Portable, Backend::ShaNiX2]).0,
             Backend::ShaNiX2
         );
-        assert_eq!(
-            fastest(&[Backend::ShaNiX2, Backend::Portable]),
-            Backend::ShaNiX2
-        );
+        let (winner, timings) = fastest(&[Backend::ShaNiX2, Backend::Portable]);
+        assert_eq!(winner, Backend::ShaNiX2);
+        assert_eq!(timings.len(), 2);
+        assert!(timings[0].1 < timings[1].1, "{timings:?}");
     }
 
     /// Every backend this CPU can run passes the self-test; a kernel wrong in one tail item,

@@ -8,7 +8,7 @@
 //! `EXOP_REPL_SECRET`) for the secrets of the accounts DirSync reports.
 //!
 //! This file is the search: [`DirSyncSearch`] pages through a naming context and reports each
-//! [`ChangedObject`]. The control's codec is in `dirsync_control.rs`, re-exported here:
+//! [`ChangedObject`], one page at a time ([`DirSyncSearch::pages`]). The control's codec is in `dirsync_control.rs`, re-exported here:
 //! [`DirSyncRequest`], [`DirSyncResponse`], [`DirSyncCookie`].
 
 use ldap3::{LdapError, Scope};
@@ -134,7 +134,8 @@ pub struct DirSyncSearch {
     pub flags: DirSyncFlags,
     /// Maximum bytes per response (0 = server default).
     pub max_bytes: u32,
-    /// Safety cap on the number of round trips of one [`DirSyncSearch::changes`] call.
+    /// Safety cap on the number of round trips of one [`DirSyncSearch::pages`] (or
+    /// [`DirSyncSearch::changes`]) read.
     pub max_pages: u32,
 }
 
@@ -245,10 +246,33 @@ impl DirSyncSearch {
         })
     }
 
-    /// Round trips from `cookie` until the server has no more results; returns every
-    /// changed object and the cookie to store for next time. Stops after `max_pages`
-    /// round trips (returning what was read and the cookie reached) so that a server
-    /// that keeps saying "more" cannot loop forever.
+    /// Round trips from `cookie`, one page at a time: memory holds one page (about
+    /// [`DirSyncSearch::max_bytes`] of entries, or the server's default; MS-ADTS
+    /// 3.1.1.3.4.1.3), never the whole change set. Each item is
+    /// one [`DirSyncPage`]; store its `cookie` once its objects are processed, so that an
+    /// interrupted run resumes after the last page handled. The iterator ends when the server
+    /// has no more results, after the first error (yielded once), or after
+    /// [`DirSyncSearch::max_pages`] round trips (so a server that keeps saying "more" cannot
+    /// loop forever; [`DirSyncPages::more_results`] then stays `true`).
+    pub fn pages<'a>(
+        &'a self,
+        conn: &'a mut Connection,
+        cookie: &DirSyncCookie,
+    ) -> DirSyncPages<'a> {
+        DirSyncPages {
+            search: self,
+            conn,
+            cookie: cookie.clone(),
+            round_trips: 0,
+            more_results: true,
+            failed: false,
+        }
+    }
+
+    /// Convenience over [`DirSyncSearch::pages`]: every page's objects in one
+    /// [`DirSyncPage`], with the cookie reached. **Memory grows with the change set** (one
+    /// [`ChangedObject`] per changed account, ~ a few hundred bytes each — a full sync of a
+    /// large domain holds them all); use [`DirSyncSearch::pages`] to process page by page.
     ///
     /// # Errors
     /// As [`DirSyncSearch::page`]. The cookie is only advanced by successful pages, so on
@@ -264,17 +288,65 @@ impl DirSyncSearch {
             more_results: true,
             cookie: cookie.clone(),
         };
-        for _ in 0..self.max_pages.max(1) {
-            let page = self.page(conn, &all.cookie)?;
+        for page in self.pages(conn, cookie) {
+            let page = page?;
             all.objects.extend(page.objects);
             all.undecodable += page.undecodable;
             all.more_results = page.more_results;
             all.cookie = page.cookie;
-            if !all.more_results {
-                break;
-            }
         }
         Ok(all)
+    }
+}
+
+/// The pages of one DirSync read, from [`DirSyncSearch::pages`]: one round trip per item.
+#[derive(Debug)]
+pub struct DirSyncPages<'a> {
+    search: &'a DirSyncSearch,
+    conn: &'a mut Connection,
+    cookie: DirSyncCookie,
+    round_trips: u32,
+    more_results: bool,
+    failed: bool,
+}
+
+impl DirSyncPages<'_> {
+    /// The cookie reached: the last successful page's (the starting cookie before any).
+    pub fn cookie(&self) -> &DirSyncCookie {
+        &self.cookie
+    }
+
+    /// Whether the server said it has more after [`DirSyncPages::cookie`] (`true` before the
+    /// first page, and after stopping at `max_pages` or an error).
+    pub fn more_results(&self) -> bool {
+        self.more_results
+    }
+
+    /// Round trips made so far.
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips
+    }
+}
+
+impl Iterator for DirSyncPages<'_> {
+    type Item = Result<DirSyncPage, LdapSourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || !self.more_results || self.round_trips >= self.search.max_pages.max(1) {
+            return None;
+        }
+        self.round_trips += 1;
+        match self.search.page(self.conn, &self.cookie) {
+            Ok(page) => {
+                self.cookie = page.cookie.clone();
+                self.more_results = page.more_results;
+                Some(Ok(page))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
     }
 }
 

@@ -33,8 +33,15 @@ pub(crate) fn is_secret_attribute(name: &str) -> bool {
 /// One search result entry: its DN and attributes with raw (byte) values, in server order.
 ///
 /// `Debug` prints password attributes (`sambaNTPassword`, `userPassword`, …) as
-/// `<redacted>` and other values as (lossy) UTF-8.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// `<redacted>` and other values as (lossy) UTF-8. Their values are wiped when the entry is
+/// dropped — on every path: mapped, failed, a DirSync entry, a clone — and compared in
+/// constant time (`subtle`) by `PartialEq`.
+///
+/// What is not wiped, because phsync does not own it: the BER bytes `ldap3` read from the
+/// socket (its codec's buffer) and the TLS layer's record buffers. Decoding moves each value
+/// out of `ldap3`'s parsed tree into the entry without a copy, and wipes what is left of the
+/// tree (values of an entry that failed to decode).
+#[derive(Clone, Default)]
 pub struct Entry {
     /// The distinguished name.
     pub dn: String,
@@ -74,6 +81,43 @@ impl Entry {
     }
 }
 
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.wipe_secrets();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Entry {}
+
+impl PartialEq for Entry {
+    /// Names and non-secret values compared as usual; password attributes' values in
+    /// constant time (their count and lengths are not secret).
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.dn == other.dn
+            && self.attrs.len() == other.attrs.len()
+            && self
+                .attrs
+                .iter()
+                .zip(&other.attrs)
+                .fold(true, |acc, ((na, va), (nb, vb))| {
+                    let same = if is_secret_attribute(na) {
+                        va.len() == vb.len()
+                            && bool::from(
+                                va.iter()
+                                    .zip(vb)
+                                    .fold(subtle::Choice::from(1), |c, (x, y)| c & x.ct_eq(y)),
+                            )
+                    } else {
+                        va == vb
+                    };
+                    acc & (na == nb) & same
+                })
+    }
+}
+
+impl Eq for Entry {}
+
 impl fmt::Debug for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         struct Values<'a>(&'a str, &'a [Vec<u8>]);
@@ -102,39 +146,61 @@ impl fmt::Debug for Entry {
     }
 }
 
-/// Why an entry could not be decoded: a description without values.
+/// Decodes one search result entry; on error, a description without values. The values are
+/// moved out of `ldap3`'s tree (no copy); whatever is left in the tree is wiped, on success
+/// and on error.
 pub(crate) fn decode(re: ResultEntry) -> Result<Entry, &'static str> {
-    let tag = re.0;
+    let mut tag = re.0;
+    let result = decode_tag(&mut tag);
+    wipe_tag(&mut tag);
+    result
+}
+
+fn decode_tag(tag: &mut StructureTag) -> Result<Entry, &'static str> {
     if tag.id != 4 {
         return Err("not a SearchResultEntry");
     }
-    let mut parts = constructed(tag, "entry")?.into_iter();
+    // Built in place: a partial entry dropped on an error path is wiped by `Entry`'s `Drop`.
+    let mut entry = Entry::default();
+    let mut parts = constructed(tag, "entry")?.iter_mut();
     let dn = parts.next().ok_or("entry without a DN")?;
-    let dn = String::from_utf8(primitive(dn, "DN")?).map_err(|_| "DN is not UTF-8")?;
+    entry.dn = String::from_utf8(primitive(dn, "DN")?).map_err(|_| "DN is not UTF-8")?;
     let attrs = match parts.next() {
         Some(a) => constructed(a, "attribute list")?,
-        None => Vec::new(),
+        None => return Ok(entry),
     };
-    let mut out = Vec::with_capacity(attrs.len());
+    entry.attrs.reserve(attrs.len());
     for attr in attrs {
-        let mut pa = constructed(attr, "attribute")?.into_iter();
+        let mut pa = constructed(attr, "attribute")?.iter_mut();
         let name = pa.next().ok_or("attribute without a type")?;
         let name = String::from_utf8(primitive(name, "attribute type")?)
             .map_err(|_| "attribute type is not UTF-8")?;
-        let values = match pa.next() {
-            Some(v) => constructed(v, "attribute values")?
-                .into_iter()
-                .map(|v| primitive(v, "attribute value"))
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
-        out.push((name, values));
+        entry.attrs.push((name, Vec::new()));
+        if let Some(v) = pa.next() {
+            let values = constructed(v, "attribute values")?;
+            let slot = &mut entry.attrs.last_mut().expect("just pushed").1;
+            slot.reserve(values.len());
+            for v in values {
+                slot.push(primitive(v, "attribute value")?);
+            }
+        }
     }
-    Ok(Entry { dn, attrs: out })
+    Ok(entry)
 }
 
-fn constructed(tag: StructureTag, what: &'static str) -> Result<Vec<StructureTag>, &'static str> {
-    match tag.payload {
+/// Zeroes every primitive value left in a BER tree.
+fn wipe_tag(tag: &mut StructureTag) {
+    match &mut tag.payload {
+        PL::P(v) => v.zeroize(),
+        PL::C(children) => children.iter_mut().for_each(wipe_tag),
+    }
+}
+
+fn constructed<'t>(
+    tag: &'t mut StructureTag,
+    what: &'static str,
+) -> Result<&'t mut Vec<StructureTag>, &'static str> {
+    match &mut tag.payload {
         PL::C(v) => Ok(v),
         PL::P(_) => Err(match what {
             "entry" => "entry is not constructed",
@@ -145,9 +211,10 @@ fn constructed(tag: StructureTag, what: &'static str) -> Result<Vec<StructureTag
     }
 }
 
-fn primitive(tag: StructureTag, what: &'static str) -> Result<Vec<u8>, &'static str> {
-    match tag.payload {
-        PL::P(v) => Ok(v),
+/// Moves a primitive value out of the tree (leaving an empty one).
+fn primitive(tag: &mut StructureTag, what: &'static str) -> Result<Vec<u8>, &'static str> {
+    match &mut tag.payload {
+        PL::P(v) => Ok(std::mem::take(v)),
         PL::C(_) => Err(match what {
             "DN" => "DN is not a primitive value",
             "attribute type" => "attribute type is not a primitive value",

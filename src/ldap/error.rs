@@ -130,8 +130,9 @@ pub enum LdapSourceError {
         #[source]
         source: BerError,
     },
-    /// The server returned an empty page with the cookie it was sent: following it would
-    /// never end.
+    /// The paged-results server returned a cookie it had already returned (the one it was just
+    /// sent, or any earlier one), after an empty page or a full one: following it would never
+    /// end (RFC 2696 §3).
     #[error("paged search stalled after {entries_read} entries: the server repeated its cookie")]
     PagingStalled {
         /// Entries delivered before.

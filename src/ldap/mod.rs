@@ -36,8 +36,8 @@ pub use ldap3;
 pub use ber::BerError;
 pub use connect::{Bind, ConnectOptions, Connection, TlsOptions};
 pub use dirsync::{
-    ChangedObject, DIRSYNC_OID, DirSyncCookie, DirSyncFlags, DirSyncPage, DirSyncRequest,
-    DirSyncResponse, DirSyncSearch,
+    ChangedObject, DIRSYNC_OID, DirSyncCookie, DirSyncFlags, DirSyncPage, DirSyncPages,
+    DirSyncRequest, DirSyncResponse, DirSyncSearch,
 };
 pub use entry::Entry;
 pub use error::{BoxError, LdapSourceError, rc};

@@ -1,7 +1,7 @@
 //! The Samba-schema source: a paged search of `sambaSamAccount` entries, yielding one
 //! [`SourceItem`] per entry for the batch runner.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ldap3::controls::RawControl;
@@ -121,6 +121,7 @@ impl SambaSource {
             source: self,
             page: VecDeque::new(),
             cookie: Vec::new(),
+            trail: CookieTrail::default(),
             done: false,
             entries: 0,
             pages: 0,
@@ -158,6 +159,7 @@ pub struct SambaAccounts<'a> {
     source: &'a mut SambaSource,
     page: VecDeque<SourceItem>,
     cookie: Vec<u8>,
+    trail: CookieTrail,
     done: bool,
     entries: u64,
     pages: u64,
@@ -289,15 +291,12 @@ impl SambaAccounts<'_> {
             // A server that ignores the (non-critical) paging control returns everything at
             // once and no response control.
             None => self.done = true,
-            Some(val) => match parse_paged_response(&val) {
-                Ok(cookie) if cookie.is_empty() => self.done = true,
-                // The same cookie back after an empty page would page forever.
-                Ok(cookie) if cookie == self.cookie && self.page.is_empty() => {
-                    self.stop(LdapSourceError::PagingStalled {
-                        entries_read: self.entries,
-                    })
-                }
-                Ok(cookie) => self.cookie = cookie,
+            Some(val) => match parse_paged_response(&val).map(|c| self.trail.follow(c)) {
+                Ok(Follow::Done) => self.done = true,
+                Ok(Follow::Next(cookie)) => self.cookie = cookie,
+                Ok(Follow::Repeated) => self.stop(LdapSourceError::PagingStalled {
+                    entries_read: self.entries,
+                }),
                 Err(source) => self.stop(LdapSourceError::Control {
                     control: "paged results",
                     source,
@@ -309,6 +308,38 @@ impl SambaAccounts<'_> {
     fn stop(&mut self, e: LdapSourceError) {
         self.error = Some(e);
         self.done = true;
+    }
+}
+
+/// The cookies a paged search has followed (RFC 2696 §3: the server's cookie is opaque, and an
+/// empty one ends the search). A cookie the server already sent means it is going round in
+/// circles — after an empty page or a full one (the entries would repeat forever) — so the
+/// search stops with a typed error instead of looping.
+#[derive(Debug, Default)]
+struct CookieTrail {
+    seen: HashSet<Vec<u8>>,
+}
+
+/// What to do with the cookie of one page.
+#[derive(Debug, PartialEq, Eq)]
+enum Follow {
+    /// An empty cookie: the search is complete.
+    Done,
+    /// A new cookie: ask for the next page with it.
+    Next(Vec<u8>),
+    /// A cookie already followed: stop ([`LdapSourceError::PagingStalled`]).
+    Repeated,
+}
+
+impl CookieTrail {
+    fn follow(&mut self, cookie: Vec<u8>) -> Follow {
+        if cookie.is_empty() {
+            Follow::Done
+        } else if self.seen.insert(cookie.clone()) {
+            Follow::Next(cookie)
+        } else {
+            Follow::Repeated
+        }
     }
 }
 
@@ -391,6 +422,28 @@ fn paged_results_control(page_size: u32, cookie: &[u8]) -> RawControl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that sends a cookie again — right after a full page (the case that used to
+    /// loop forever), after an empty one, or two pages later (a cycle) — stops the search.
+    #[test]
+    fn repeated_cookies_stop_the_search() {
+        let mut t = CookieTrail::default();
+        assert_eq!(t.follow(b"a".to_vec()), Follow::Next(b"a".to_vec()));
+        assert_eq!(t.follow(b"a".to_vec()), Follow::Repeated);
+        let mut t = CookieTrail::default();
+        assert_eq!(t.follow(b"a".to_vec()), Follow::Next(b"a".to_vec()));
+        assert_eq!(t.follow(b"b".to_vec()), Follow::Next(b"b".to_vec()));
+        assert_eq!(t.follow(b"a".to_vec()), Follow::Repeated);
+        assert_eq!(t.follow(Vec::new()), Follow::Done);
+        // Terminates for any server: at most as many pages as distinct cookies.
+        let mut t = CookieTrail::default();
+        let server = [b"x".to_vec(), b"y".to_vec(), b"z".to_vec()];
+        let pages = (0..100)
+            .map(|i| t.follow(server[i % 3].clone()))
+            .take_while(|f| *f != Follow::Repeated)
+            .count();
+        assert_eq!(pages, 3);
+    }
 
     #[test]
     fn paged_response_parses_and_rejects() {

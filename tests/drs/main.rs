@@ -7,5 +7,6 @@ mod common;
 
 mod fuzz;
 mod hostile;
+mod invalid_attribute;
 mod samba;
 mod vectors;

@@ -230,6 +230,37 @@ fn write_seeds() {
     {
         write("samba_nt_password", &format!("seed{i}"), s.as_bytes());
     }
+    // replPropertyMetaData (MS-DRSR §5.158): empty, a realistic pair, and the extreme times.
+    for (i, entries) in [
+        vec![],
+        vec![
+            (0x0009_0008, 1, 13_439_834_398),
+            (0x0009_005a, 4, 13_439_834_398),
+        ],
+        vec![(0x0009_005a, u32::MAX, i64::MIN)],
+        vec![(0x0009_005a, 0, i64::MAX), (0, 0, -1)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        write("repl_metadata", &format!("seed{i}"), &repl_blob(&entries));
+    }
+}
+
+fn repl_blob(entries: &[(u32, u32, i64)]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for x in [1u32, 0, entries.len() as u32, 0] {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    for &(attid, version, time) in entries {
+        b.extend_from_slice(&attid.to_le_bytes());
+        b.extend_from_slice(&version.to_le_bytes());
+        b.extend_from_slice(&time.to_le_bytes());
+        b.extend_from_slice(&[0xab; 16]);
+        b.extend_from_slice(&42i64.to_le_bytes());
+        b.extend_from_slice(&43i64.to_le_bytes());
+    }
+    b
 }
 
 fn der_triplet(a: i32, b: i32, c: &[u8]) -> Vec<u8> {

@@ -24,7 +24,7 @@ proptest! {
     }
 
     #[test]
-    fn parse_format_roundtrip(salt in any::<[u8; 10]>(), it in 1u32.., hash in any::<[u8; 32]>()) {
+    fn parse_format_roundtrip(salt in any::<[u8; 10]>(), it in 1u32..=100_000, hash in any::<[u8; 32]>()) {
         let v = CloudVerifier::from_parts(Salt::from_bytes(salt), Iterations::new(it).unwrap(), hash);
         let s = v.to_string();
         let back: CloudVerifier = s.parse().unwrap();
@@ -124,5 +124,44 @@ fn debug_and_errors_leak_nothing() {
     assert_eq!(
         err.to_string(),
         "nt_hash: expected 32 hex digits, found 31 characters"
+    );
+}
+
+/// A hostile iteration count (`4294967295` would make `verify_password` run for hours) is
+/// refused by `FromStr` and serde with an error naming the field; a caller that trusts its
+/// store raises the bound explicitly.
+#[test]
+fn parsed_iterations_are_bounded() {
+    let with = |it: &str| {
+        format!(
+            "v1;PPH1_MD4,a42b92067e4b8123101a,{it},f0fc762ea9051ef754652becd83ee5e54c1c857c1c0965abac5d85de9c143911;"
+        )
+    };
+    assert_eq!(Iterations::MAX_PARSED.get(), 100_000);
+    let max = with("100000").parse::<CloudVerifier>().unwrap();
+    assert_eq!(max.iterations(), Iterations::MAX_PARSED);
+    for (text, found) in [("100001", 100_001), ("4294967295", u32::MAX)] {
+        let err = with(text).parse::<CloudVerifier>().unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::IterationsAboveLimit {
+                found,
+                limit: 100_000
+            }
+        );
+        assert!(err.to_string().starts_with("iterations: "), "{err}");
+        let json = serde_json::to_string(&with(text)).unwrap();
+        assert!(serde_json::from_str::<CloudVerifier>(&json).is_err());
+        let all = Iterations::new(u32::MAX).unwrap();
+        let v = CloudVerifier::parse_with_max_iterations(&with(text), all).unwrap();
+        assert_eq!(v.iterations().get(), found);
+    }
+    let low = Iterations::new(999).unwrap();
+    assert_eq!(
+        CloudVerifier::parse_with_max_iterations(&with("1000"), low).unwrap_err(),
+        ParseError::IterationsAboveLimit {
+            found: 1000,
+            limit: 999
+        }
     );
 }

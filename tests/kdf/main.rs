@@ -1,5 +1,6 @@
 //! The kdf core's integration tests, one test binary: every backend against the `pbkdf2` crate,
-//! and the generated assembly loop against its generator.
+//! the generated assembly loop against its generator, and how the backend is chosen.
 
 mod differential;
 mod generated_code;
+mod selection;

@@ -8,4 +8,5 @@ mod slapd;
 
 mod dirsync_samba;
 mod hostile;
+mod repl_metadata;
 mod slapd_source;

@@ -30,7 +30,9 @@
 # and passwords), PHSYNC_INTEROP_CACHE (default /var/cache/phsync-interop),
 # PHSYNC_INTEROP_CHUNK (objects per NC chunk, default 50).
 # Needs root, Debian 12, and nothing else listening on TCP ports 88, 135, 464.
-set -euo pipefail
+set -Eeuo pipefail
+# Any failing command names itself and its line (-E: also inside functions and subshells).
+trap 'rc=$?; echo "run.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
 
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 KEEP=0 CHECK=1 OUTDIR=""
@@ -226,14 +228,15 @@ step "sanity-check the captures without phsync (Samba's NDR parser, pycryptodome
 if [ "$CHECK" = 1 ]; then
   step "phsync on the captures: cargo test --test interop"
   cd "$REPO"
-  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --nocapture
+  PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --include-ignored --nocapture
 
   step "the phsync command on the captures, checked with hashlib"
   cargo build --quiet --features cli --bin phsync
+  PHSYNC=${CARGO_TARGET_DIR:-$REPO/target}/debug/phsync
   for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
     # the key goes through the environment, never argv
     PHSYNC_SESSION_KEY=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap") \
-      ./target/debug/phsync replay --quiet --all-objects --iterations 100 \
+      "$PHSYNC" replay --quiet --all-objects --iterations 100 \
       "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
     "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
   done
@@ -247,7 +250,7 @@ if [ "$CHECK" = 1 ]; then
     files=$("$PY" -c 'import json,sys; print(" ".join(sys.argv[2] + "/" + f for p in json.load(open(sys.argv[1]))["sequences"][0]["phases"] if p["name"] == sys.argv[3] for f in p["replies"]))' "$OUTDIR/manifest.json" "$OUTDIR" "$phase")
     rc=0
     # shellcheck disable=SC2086
-    ./target/debug/phsync replay --quiet --all-objects --iterations 100 \
+    "$PHSYNC" replay --quiet --all-objects --iterations 100 \
       --session-key-file "$OUTDIR/incremental.key" --state "$OUTDIR/incremental.db" $files \
       > "$OUTDIR/incremental-$phase.jsonl" || rc=$?
     echo "$rc" > "$OUTDIR/incremental-$phase.rc"

@@ -98,16 +98,25 @@ pub fn run(args: BenchArgs) -> Status {
         args.iterations,
         args.seconds
     );
-    match std::env::var(kdf::BACKEND_ENV) {
-        Ok(name) => println!(
-            "selected kernel: {} (forced by {}={name})",
-            selected.name(),
-            kdf::BACKEND_ENV
-        ),
-        Err(_) => println!(
-            "selected kernel: {} (calibrated at start among the self-tested kernels this CPU runs)",
-            selected.name()
-        ),
+    let sel = kdf::selection();
+    let why = match sel.reason {
+        kdf::SelectionReason::Forced => format!("forced by {}", kdf::BACKEND_ENV),
+        kdf::SelectionReason::Calibrated => {
+            let times: Vec<String> = sel
+                .calibration
+                .iter()
+                .map(|(b, t)| format!("{} {:.2} ms", b.name(), t.as_secs_f64() * 1e3))
+                .collect();
+            format!("fastest in the start-up calibration: {}", times.join(", "))
+        }
+        _ => "the only eligible kernel on this CPU".to_owned(),
+    };
+    println!("selected kernel: {} ({why})", selected.name());
+    if let Some(problem) = &sel.override_problem {
+        println!("  {problem}; the detected kernel is used instead");
+    }
+    for b in &sel.self_test_failures {
+        println!("  {} failed its known-answer self-test on this CPU and is never used", b.name());
     }
     let reference = reference_rate(args.seconds, args.iterations);
     println!();

@@ -105,6 +105,12 @@ impl From<Status> for ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The library never prints; the command says when PHSYNC_BACKEND could not be honoured.
+    if std::env::var_os(phsync::kdf::BACKEND_ENV).is_some()
+        && let Some(problem) = &phsync::kdf::selection().override_problem
+    {
+        eprintln!("phsync: {problem}; using the detected kernel");
+    }
     let status = match cli.command {
         None => replay::bundled(),
         Some(Command::Replay(args)) => replay::run(args),

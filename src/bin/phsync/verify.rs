@@ -4,14 +4,11 @@
 use std::io::Read;
 
 use clap::Args;
-use phsync::{CloudVerifier, NtHash};
+use phsync::{CloudVerifier, Iterations, NtHash};
 use zeroize::Zeroizing;
 
 use crate::Status;
 
-/// The most PBKDF2 iterations a verifier given to `verify` may claim: 100 times what Entra ID
-/// uses today. A hostile `…,4294967295,…` string would otherwise keep the CPU busy for hours.
-pub const MAX_ITERATIONS: u32 = 100_000;
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -20,8 +17,11 @@ pub struct VerifyArgs {
     /// stdin holds the NT hash (32 hex digits) instead of the password.
     #[arg(long)]
     nt_hash: bool,
-    /// Allow verifiers claiming up to N iterations (default 100000).
-    #[arg(long, value_name = "N", default_value_t = MAX_ITERATIONS)]
+    /// Allow verifiers claiming up to N iterations (default 100000, the library's
+    /// `Iterations::MAX_PARSED`): a hostile `…,4294967295,…` string would otherwise keep the
+    /// CPU busy for hours.
+    #[arg(long, value_name = "N", default_value_t = Iterations::MAX_PARSED.get(),
+          value_parser = clap::value_parser!(u32).range(1..))]
     max_iterations: u32,
     /// Print nothing; the exit status says it.
     #[arg(short, long)]
@@ -35,21 +35,14 @@ pub fn run(args: VerifyArgs) -> Status {
             eprintln!("phsync: {msg}");
         }
     };
-    let verifier: CloudVerifier = match args.verifier.parse() {
+    let max = Iterations::new(args.max_iterations).unwrap_or(Iterations::MAX_PARSED);
+    let verifier = match CloudVerifier::parse_with_max_iterations(&args.verifier, max) {
         Ok(v) => v,
         Err(e) => {
-            say(&format!("not a verifier: {e}"));
+            say(&format!("refused: {e}"));
             return Status::Usage;
         }
     };
-    if verifier.iterations().get() > args.max_iterations {
-        say(&format!(
-            "refused: the verifier claims {} iterations, more than --max-iterations {}",
-            verifier.iterations().get(),
-            args.max_iterations
-        ));
-        return Status::Usage;
-    }
     let mut input = Zeroizing::new(Vec::new());
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
         say(&format!("cannot read stdin: {e}"));
