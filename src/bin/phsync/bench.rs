@@ -116,7 +116,10 @@ pub fn run(args: BenchArgs) -> Status {
         println!("  {problem}; the detected kernel is used instead");
     }
     for b in &sel.self_test_failures {
-        println!("  {} failed its known-answer self-test on this CPU and is never used", b.name());
+        println!(
+            "  {} failed its known-answer self-test on this CPU and is never used",
+            b.name()
+        );
     }
     let reference = reference_rate(args.seconds, args.iterations);
     println!();

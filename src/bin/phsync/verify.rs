@@ -9,7 +9,6 @@ use zeroize::Zeroizing;
 
 use crate::Status;
 
-
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The verifier: `v1;PPH1_MD4,<salt hex>,<iterations>,<hash hex>;`.
