@@ -10,6 +10,9 @@
 //! cargo bench --bench kdf -- threads/
 //! # summary (median and max over samples, v/s and ratio vs the pbkdf2 crate):
 //! python3 tools/summarize.py
+//! # SHA-256 compressions/s: every backend, the pbkdf2 crate and tape-sha256's chain kernels
+//! # (the reference multi-lane SHA-256), side by side, wall time and thread CPU time:
+//! taskset -c 1 cargo bench --bench kdf -- compress
 //! ```
 //!
 //! `PHSYNC_BENCH_BACKENDS=shani-x2,shani-x4` limits the backends measured.
@@ -189,6 +192,97 @@ fn single<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     }
 }
 
+/// Verifiers per `compress` sample (a multiple of every lane width) and the work per verifier.
+const COMPRESS_BATCH: usize = 256;
+const COMPRESS_ITERATIONS: u32 = 1000;
+const COMPRESSIONS_PER_VERIFIER: u64 = 2 * COMPRESS_ITERATIONS as u64 + 2;
+
+/// A tape-sha256 chain kernel: `out[i]` = SHA-256 applied `lens[i]` times to `seeds[i]`.
+type TapeChains = fn(&[[u8; 32]], &[u64], &mut [[u8; 32]]);
+
+/// tape-sha256 0.2.2's hash-chain kernels this CPU can run, by name. A chain step is one
+/// compression of a 32-byte message with constant padding — the shape of a PBKDF2 iteration's
+/// compressions — so its compressions/s is the like-for-like reference.
+fn tape_kernels() -> Vec<(&'static str, TapeChains)> {
+    let mut k: Vec<(&'static str, TapeChains)> =
+        vec![("tape-auto", |s, l, o| tape_sha256::hash_chains(s, l, o))];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use tape_sha256::backends::chains;
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: AVX-512F and AVX-512BW were detected just above (tape's requirement).
+            k.push(("tape-avx512-16x2", |s, l, o| unsafe {
+                chains::avx512_16x2(s, l, o)
+            }));
+            // SAFETY: as above.
+            k.push(("tape-avx512-16", |s, l, o| unsafe {
+                chains::avx512_16(s, l, o)
+            }));
+        }
+        if std::arch::is_x86_feature_detected!("sha")
+            && std::arch::is_x86_feature_detected!("sse4.1")
+        {
+            // SAFETY: SHA-NI, SSSE3 (implied by SSE4.1) and SSE4.1 were detected just above.
+            k.push(("tape-shani-x4", |s, l, o| unsafe {
+                chains::shani_x4(s, l, o)
+            }));
+        }
+    }
+    k
+}
+
+/// SHA-256 compressions per second, side by side in one run: every phsync backend and the
+/// `pbkdf2` crate on [`COMPRESS_BATCH`] verifiers × 1000 iterations, and tape-sha256's chain
+/// kernels on 64 chains of the same total length (criterion's elements = compressions).
+fn compress<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    let mut g = c.benchmark_group(format!("{prefix}/it{COMPRESS_ITERATIONS}"));
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    let (keys, salts) = inputs(COMPRESS_BATCH);
+    let mut out = vec![[0u8; OUT_LEN]; COMPRESS_BATCH];
+    let total = COMPRESS_BATCH as u64 * COMPRESSIONS_PER_VERIFIER;
+    g.throughput(Throughput::Elements(total));
+    let batch = COMPRESS_BATCH.to_string();
+    g.bench_function(BenchmarkId::new("pbkdf2-crate", &batch), |b| {
+        b.iter(|| {
+            pbkdf2_crate(
+                black_box(&keys),
+                black_box(&salts),
+                COMPRESS_ITERATIONS,
+                &mut out,
+            )
+        })
+    });
+    for backend in backends() {
+        g.bench_function(BenchmarkId::new(backend.name(), &batch), |b| {
+            b.iter(|| {
+                kdf::derive_many_with(
+                    backend,
+                    black_box(&keys),
+                    black_box(&salts),
+                    COMPRESS_ITERATIONS,
+                    &mut out,
+                )
+                .expect("available")
+            })
+        });
+    }
+    let chains = 64;
+    let seeds: Vec<[u8; 32]> = (0..chains).map(|i| [i as u8 ^ 0x5a; 32]).collect();
+    let lens = vec![total / chains as u64; chains];
+    let mut digests = vec![[0u8; 32]; chains];
+    for (name, kernel) in tape_kernels() {
+        g.bench_function(BenchmarkId::new(name, &batch), |b| {
+            b.iter(|| kernel(black_box(&seeds), black_box(&lens), &mut digests))
+        });
+    }
+    g.finish();
+}
+
 /// 1 thread vs all cores: rayon over chunks of 64, 1000 iterations, the selected backend
 /// (`derive_many`) and the `pbkdf2` crate.
 fn threads(c: &mut Criterion) {
@@ -244,9 +338,11 @@ fn main() {
     let mut wall = Criterion::<WallTime>::default().configure_from_args();
     single(&mut wall, "single");
     threads(&mut wall);
+    compress(&mut wall, "compress");
     let mut cpu = Criterion::default()
         .with_measurement(ThreadCpuTime)
         .configure_from_args();
     single(&mut cpu, "single-cpu");
+    compress(&mut cpu, "compress-cpu");
     wall.final_summary();
 }

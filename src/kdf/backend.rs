@@ -38,8 +38,12 @@ pub enum Backend {
     /// x86_64 AVX2, eight transposed lanes, for CPUs without SHA-NI (`BENCHMARKS.md`).
     Avx2X8,
     /// x86_64 AVX-512F, sixteen transposed lanes: Intel Xeon servers and AMD Zen 5
-    /// (`BENCHMARKS.md`). Not yet run on AVX-512 hardware by this project (see BENCHMARKS.md).
+    /// (`BENCHMARKS.md`).
     Avx512X16,
+    /// x86_64 AVX-512F, thirty-two lanes as two interleaved sixteen-lane groups (two
+    /// independent dependency chains per instruction pair); for cores with more 512-bit ports
+    /// than one group's round chain keeps busy (`BENCHMARKS.md`). Tail: [`Backend::Avx512X16`].
+    Avx512X32,
     /// aarch64 SHA2 extensions, one lane (`docs/kdf.md` technique 5).
     Aarch64Sha2X1,
     /// aarch64 SHA2 extensions, two interleaved lanes.
@@ -74,6 +78,7 @@ impl Backend {
         Backend::ShaNiX4,
         Backend::Avx2X8,
         Backend::Avx512X16,
+        Backend::Avx512X32,
         Backend::Aarch64Sha2X1,
         Backend::Aarch64Sha2X2,
         Backend::Aarch64Sha2X4,
@@ -89,6 +94,7 @@ impl Backend {
             Backend::ShaNiX4 => "shani-x4",
             Backend::Avx2X8 => "avx2-x8",
             Backend::Avx512X16 => "avx512-x16",
+            Backend::Avx512X32 => "avx512-x32",
             Backend::Aarch64Sha2X1 => "aarch64-sha2-x1",
             Backend::Aarch64Sha2X2 => "aarch64-sha2-x2",
             Backend::Aarch64Sha2X4 => "aarch64-sha2-x4",
@@ -127,6 +133,7 @@ impl Backend {
             Backend::ShaNiX4 | Backend::Aarch64Sha2X4 => 4,
             Backend::Avx2X8 => 8,
             Backend::Avx512X16 => 16,
+            Backend::Avx512X32 => 32,
         }
     }
 
@@ -143,7 +150,7 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2X8 => x86_avx2::Avx2::detect().is_some(),
             #[cfg(target_arch = "x86_64")]
-            Backend::Avx512X16 => x86_avx512::Avx512::detect().is_some(),
+            Backend::Avx512X16 | Backend::Avx512X32 => x86_avx512::Avx512::detect().is_some(),
             #[cfg(target_arch = "aarch64")]
             Backend::Aarch64Sha2X1 | Backend::Aarch64Sha2X2 | Backend::Aarch64Sha2X4 => {
                 aarch64_sha2::Sha2::detect().is_some()

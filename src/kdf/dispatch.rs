@@ -6,7 +6,7 @@ use super::aarch64_sha2;
 use super::portable;
 use super::{Backend, KEY_LEN, OUT_LEN, SALT_LEN};
 #[cfg(target_arch = "x86_64")]
-use super::{x86_avx2, x86_avx512, x86_shani};
+use super::{x86_avx2, x86_avx512, x86_avx512x2, x86_shani};
 
 /// Bytes of stack wiped after each call into a kernel (the deepest kernel frame, SHA-NI ×4
 /// or AVX2 ×8 with spills, is well under 4 KiB).
@@ -56,6 +56,21 @@ fn dispatch(
         #[cfg(target_arch = "x86_64")]
         Backend::ShaNiX2Asm => match x86_shani::ShaNiAvx::detect() {
             Some(k) => k.derive_many(keys, salts, iterations, out),
+            None => run_portable(keys, salts, iterations, out),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512X32 => match x86_avx512::Avx512::detect() {
+            Some(k) => {
+                let done = x86_avx512x2::derive_many(k, keys, salts, iterations, out);
+                // The tail (< 32): a sixteen-lane group, then `avx512-x16`'s own tail.
+                dispatch(
+                    Backend::Avx512X16,
+                    &keys[done..],
+                    &salts[done..],
+                    iterations,
+                    &mut out[done..],
+                );
+            }
             None => run_portable(keys, salts, iterations, out),
         },
         #[cfg(target_arch = "x86_64")]

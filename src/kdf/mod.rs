@@ -13,7 +13,7 @@
 //!    previous digest as message words without byte swaps ([technique 2]);
 //! 3. run several independent verifiers in lock-step ([technique 3]): SHA-NI ×2/×4
 //!    interleaved (×2 also as a hand-scheduled assembly loop), AVX2 8 / AVX-512 16 lanes
-//!    transposed, ARMv8 SHA2 ×2/×4;
+//!    transposed (AVX-512 also as two interleaved 16-lane groups, ×32), ARMv8 SHA2 ×2/×4;
 //! 4. pick the kernel at run time with `cpufeatures` ([technique 4]); no global
 //!    `target-cpu`/`+avx2` flags are needed or wanted (`docs/kdf.md`, "SSE and AVX").
 //!
@@ -47,6 +47,8 @@ mod select;
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx512;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512x2;
 #[cfg(target_arch = "x86_64")]
 mod x86_shani;
 #[cfg(target_arch = "x86_64")]

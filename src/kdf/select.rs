@@ -72,10 +72,7 @@ fn detection() -> &'static Detection {
             }
             ok
         };
-        let contenders: Vec<Backend> = [Backend::ShaNiX2, Backend::ShaNiX2Asm, Backend::Avx512X16]
-            .into_iter()
-            .filter(&mut usable)
-            .collect();
+        let contenders: Vec<Backend> = CANDIDATES.iter().copied().filter(&mut usable).collect();
         let (backend, calibration) = match contenders.as_slice() {
             [] => (
                 [Backend::Avx2X8, Backend::Aarch64Sha2X2]
@@ -138,17 +135,19 @@ pub fn selection() -> &'static Selection {
 impl Backend {
     /// The backend chosen by CPU detection alone, ignoring `PHSYNC_BACKEND` (cached).
     ///
-    /// x86_64: the two-lane SHA-NI kernels if the CPU has SHA-NI (`BENCHMARKS.md`: the
-    /// contention-robust choice; ×4 is faster only when the core is quiet) — compiled
-    /// ([`Backend::ShaNiX2`]) and, with AVX, hand-scheduled ([`Backend::ShaNiX2Asm`]) — and
-    /// AVX-512 ×16 if it has AVX-512F; **if more than one of these can run, a short
-    /// calibration decides** (below); else AVX2 ×8, else portable. aarch64: SHA2 ×2, else
-    /// portable. Other architectures: portable.
+    /// The candidates are every kernel width of the fastest families: on x86_64 the SHA-NI
+    /// kernels if the CPU has SHA-NI — ×1, ×2 compiled ([`Backend::ShaNiX2`]) and, with AVX,
+    /// hand-scheduled ([`Backend::ShaNiX2Asm`]), ×4 — and both AVX-512 kernels (×16 and the
+    /// interleaved ×32) if it has AVX-512F. **If more than one of these can run, a short
+    /// calibration decides** (below); with none, AVX2 ×8, else portable. aarch64: SHA2 ×2,
+    /// else portable. Other architectures: portable.
     ///
     /// Why calibrate rather than list CPU models: which one wins depends on the
     /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3/4, AVX-512 on Intel
-    /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); the assembly loop's lead over the compiled one is
-    /// largest where the SHA unit is the bound (Zen 1) — and model lists go stale (`docs/kdf.md`
+    /// Xeon and AMD Zen 5 (`BENCHMARKS.md`); SHA-NI ×4 beats ×2 on Zen 5 and loses on a busy
+    /// Zen 3; the assembly loop's lead over the compiled one is largest where the SHA unit is
+    /// the bound (Zen 1); two interleaved AVX-512 groups pay only where one group leaves
+    /// vector ports idle — and model lists go stale (`docs/kdf.md`
     /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64
     /// iterations, three rounds interleaved, and keeps the fastest (≈ 1–3 ms, once per
     /// process; the timings are in [`Selection::calibration`]). Every backend computes the
@@ -157,8 +156,7 @@ impl Backend {
     /// Every candidate must first pass its known-answer self-test
     /// ([`Backend::passes_self_test`]); one that fails is never used and is listed in
     /// [`Selection::self_test_failures`], so a kernel that misbehaves on a CPU nobody here has
-    /// tested on (the AVX-512 kernel has never run on real hardware in this project) costs
-    /// speed, not correctness.
+    /// tested on costs speed, not correctness.
     pub fn detected() -> Backend {
         detection().backend
     }
@@ -170,8 +168,8 @@ impl Backend {
         selection().backend
     }
 
-    /// Runs the backend's known-answer self-test: 19 inputs (a full 16-lane group, a pair
-    /// and a single, so every kernel width and tail path of every backend runs) × 3
+    /// Runs the backend's known-answer self-test: 51 inputs (a full 32-lane group, a 16-lane
+    /// group, a pair and a single, so every kernel width and tail path of every backend runs) × 3
     /// iterations, compared with the `pbkdf2` crate. Takes microseconds (the
     /// `pbkdf2` crate's share dominates). [`Backend::detected`] and [`Backend::selected`]
     /// use no backend that fails it; [`derive_many_with`](super::derive_many_with) does not run it
@@ -204,12 +202,25 @@ impl Backend {
     }
 }
 
+/// The backends [`Backend::detected`] calibrates between, where available and self-tested:
+/// every width of the SHA-NI and AVX-512 families (which width wins is a property of the core —
+/// `BENCHMARKS.md` — so none is left out on a guess). aarch64 is not calibrated (SHA2 ×2,
+/// below): no aarch64 core has been measured by this project.
+const CANDIDATES: &[Backend] = &[
+    Backend::ShaNiX1,
+    Backend::ShaNiX2,
+    Backend::ShaNiX2Asm,
+    Backend::ShaNiX4,
+    Backend::Avx512X16,
+    Backend::Avx512X32,
+];
+
 /// Whether `derive` computes the same bytes as the `pbkdf2` crate on the self-test inputs
 /// (see [`Backend::passes_self_test`]). Inputs are fixed and not secret.
 fn self_test_passes(
     derive: impl Fn(&[[u8; KEY_LEN]], &[[u8; SALT_LEN]], u32, &mut [[u8; OUT_LEN]]),
 ) -> bool {
-    const ITEMS: usize = 16 + 2 + 1;
+    const ITEMS: usize = 32 + 16 + 2 + 1;
     const ITERATIONS: u32 = 3;
     let hex = b"0123456789ABCDEF";
     let mut keys = [[0u8; KEY_LEN]; ITEMS];

@@ -10,10 +10,10 @@
 //! ([`super::lanes::ternlog`]) and exercised by the tests. 32 ZMM registers hold the eight
 //! state words and the sixteen message words without spilling.
 //!
-//! **Not yet executed on AVX-512 hardware by this project**: the build and CI machines have
-//! none, and QEMU's TCG does not emulate it (checked: SIGILL under `qemu-x86_64 -cpu max`).
-//! `tests/kdf/` and this file's unit test run it automatically wherever
-//! `avx512f` is present. Compiled with `avx512f` only; LLVM clears the upper register state
+//! Executed and tested on Intel Emerald Rapids (2026-11-29, `BENCHMARKS.md`); most build and CI
+//! machines have no AVX-512, and QEMU's TCG does not emulate it (checked: SIGILL under
+//! `qemu-x86_64 -cpu max`). `tests/kdf/` and this file's unit test run it automatically
+//! wherever `avx512f` is present. Compiled with `avx512f` only; LLVM clears the upper register state
 //! (`vzeroupper`) before returning, so no SSE/AVX transition penalty reaches the SHA-NI code
 //! that handles the tail (`docs/kdf.md`, "SSE and AVX").
 
@@ -79,7 +79,7 @@ fn derive16(
 /// `Z` exists only on a CPU with AVX-512F: that is the safety argument of every `unsafe`
 /// below.
 #[derive(Clone, Copy)]
-struct Z(__m512i);
+pub(super) struct Z(__m512i);
 
 impl Zeroize for Z {
     fn zeroize(&mut self) {

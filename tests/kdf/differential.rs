@@ -84,6 +84,18 @@ fn thousand_iterations_lane_groups_and_tails() {
 }
 
 #[test]
+fn widest_groups_and_their_tails() {
+    // 32 + 16 + 2 + 1: a full AVX-512 x32 group, then its x16 and SHA-NI tails; 64 = two
+    // x32 groups, no tail.
+    for backend in Backend::available() {
+        for n in [51, 64] {
+            let (keys, salts) = inputs(2000 + n as u64, n);
+            check(backend, &keys, &salts, 100);
+        }
+    }
+}
+
+#[test]
 fn same_key_different_salts_and_vice_versa() {
     // Lanes that differ only in the salt (or only in the key) must still map back correctly.
     let (mut keys, mut salts) = inputs(7, 17);
