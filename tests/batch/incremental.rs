@@ -11,13 +11,13 @@ use std::collections::HashMap;
 
 use phsync::batch::{DrsSync, HeldBack, Outcome, Runner, SyncPolicy};
 use phsync::drs::{Reply, SessionKey};
-use phsync::state::{MemoryStore, SqliteStore, StateError, StateStore};
+#[cfg(feature = "sqlite")]
+use phsync::state::SqliteStore;
+use phsync::state::{MemoryStore, StateError, StateStore};
 use phsync::{Iterations, NtHash};
 use serde_json::Value;
 
-use crate::common::{
-    incremental_files, incremental_phase, incremental_truth as truth, scratch_dir,
-};
+use crate::common::{incremental_files, incremental_phase, incremental_truth as truth};
 
 fn key(t: &Value) -> SessionKey {
     SessionKey::from_hex(t["session_key_hex"].as_str().unwrap()).unwrap()
@@ -182,8 +182,9 @@ fn full_then_two_deltas_force_change_password() {
 }
 
 #[test]
+#[cfg(feature = "sqlite")]
 fn full_then_two_deltas_sqlite_store_reopened_between_runs() {
-    let dir = scratch_dir("sqlite-phases");
+    let dir = crate::common::scratch_dir("sqlite-phases");
     let path = dir.join("state.db");
     let t = truth();
     let policy = policy();

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[cfg(feature = "sqlite")]
 mod crash;
 mod incremental;
 mod policy;

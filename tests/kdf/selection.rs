@@ -29,7 +29,7 @@ fn selection_explains_the_backend() {
 #[test]
 fn unusable_override_is_a_value_not_a_message() {
     for name in ["no-such-backend", "portable"] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = child_command()
             .args(["selection::child", "--exact", "--ignored", "--nocapture"])
             .env(CHILD, name)
             .env("PHSYNC_BACKEND", name)
@@ -49,6 +49,28 @@ fn unusable_override_is_a_value_not_a_message() {
             stderr.trim().is_empty(),
             "{name}: the library printed:\n{stderr}"
         );
+    }
+}
+
+/// This test binary again, through the runner cargo used if it is an emulated build (CI runs
+/// the aarch64 build under `qemu-aarch64`, named in `CARGO_TARGET_<TRIPLE>_RUNNER`, which the
+/// test process inherits).
+fn child_command() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    let runner_var = if cfg!(target_arch = "aarch64") {
+        "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+    } else {
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER"
+    };
+    let runner = std::env::var(runner_var).unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
     }
 }
 
