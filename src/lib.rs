@@ -41,6 +41,8 @@
 
 pub mod ad;
 pub mod batch;
+#[cfg(feature = "dc")]
+pub mod dc;
 pub mod drs;
 mod error;
 mod hex;
