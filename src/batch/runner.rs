@@ -64,6 +64,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds another run's counts to these (a sync that reconnected ran several times).
+    pub fn absorb(&mut self, other: &Summary) {
+        self.total += other.total;
+        self.synced += other.synced;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        for (reason, n) in &other.reasons {
+            *self.reasons.entry(reason).or_default() += n;
+        }
+        self.cancelled |= other.cancelled;
+    }
+
     fn count(&mut self, outcome: &Outcome) {
         self.total += 1;
         match outcome {

@@ -11,3 +11,11 @@
 //!
 //! The `IDL_DRSGetNCChanges` request encoder and reply decoder live in [`crate::drs`]: decoding
 //! and encoding know nothing of the transport.
+
+pub mod auth;
+pub mod conn;
+pub mod error;
+pub mod pdu;
+
+pub use auth::{Identity, Mechanism};
+pub use error::DcError;

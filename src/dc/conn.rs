@@ -1,0 +1,426 @@
+//! One DCE/RPC association over TCP (`ncacn_ip_tcp`, MS-RPCE §2.1.1.1): bind (with the
+//! security context's legs), then calls, each request cut into fragments of the negotiated
+//! size and each reply reassembled, sealed and unsealed fragment by fragment (MS-RPCE
+//! §3.3.1.5.2.2). Blocking, with read and write timeouts; one call at a time.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use super::auth::{AUTHN_LEVEL_PKT_PRIVACY, SecurityContext};
+use super::error::{DcError, PduProblem};
+use super::pdu::{
+    self, Bind, BindAck, Fragment, HEADER_LEN, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+    PFC_SUPPORT_HEADER_SIGN, PacketType, PresentationContext, REQUEST_HEADER_LEN,
+    RESPONSE_HEADER_LEN, RequestFragment, SEC_TRAILER_LEN, SecTrailer, SyntaxId,
+};
+
+/// The fragment size offered in `bind` (both directions); the server may choose less.
+const OFFERED_FRAG: u16 = 0xff00;
+/// The presentation context identifier used for the one interface of the association.
+const CONTEXT_ID: u16 = 0;
+/// `auth_context_id` of the one security context.
+const AUTH_CONTEXT_ID: u32 = 0;
+
+/// Resolves `host` and connects to `port`, trying each address within `timeout`.
+pub fn connect(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    what: &'static str,
+) -> Result<TcpStream, DcError> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| DcError::Resolve {
+            host: host.to_owned(),
+            source,
+        })?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(s) => {
+                let io = |source| DcError::Io {
+                    what: "setting socket options",
+                    source,
+                };
+                s.set_read_timeout(Some(timeout)).map_err(io)?;
+                s.set_write_timeout(Some(timeout)).map_err(io)?;
+                s.set_nodelay(true).map_err(io)?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(DcError::Connect {
+        addr: format!("{host}:{port}"),
+        what,
+        source: last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")),
+    })
+}
+
+/// A bound association.
+pub struct Connection {
+    stream: TcpStream,
+    auth: Option<SecurityContext>,
+    header_sign: bool,
+    token_len: usize,
+    max_xmit: usize,
+    max_recv: usize,
+    next_call_id: u32,
+    reply_limit: usize,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.stream.peer_addr().ok())
+            .field("sealed", &self.auth.is_some())
+            .field("header_sign", &self.header_sign)
+            .field("max_xmit", &self.max_xmit)
+            .field("max_recv", &self.max_recv)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Binds `interface` over NDR20 on `stream`, running the security context's legs when one
+    /// is given (then every call is sealed). `reply_limit` bounds a reassembled reply.
+    pub fn bind(
+        stream: TcpStream,
+        interface: SyntaxId,
+        mut auth: Option<SecurityContext>,
+        reply_limit: usize,
+    ) -> Result<Connection, DcError> {
+        let contexts = [PresentationContext {
+            id: CONTEXT_ID,
+            abstract_syntax: interface,
+            transfer_syntax: pdu::NDR20,
+        }];
+        let mut conn = Connection {
+            stream,
+            auth: None,
+            header_sign: false,
+            token_len: 0,
+            max_xmit: OFFERED_FRAG as usize,
+            max_recv: OFFERED_FRAG as usize,
+            next_call_id: 1,
+            reply_limit,
+        };
+        let first = match auth.as_mut() {
+            Some(a) => Some((trailer(a.auth_type()), a.step(None)?.0)),
+            None => None,
+        };
+        let call_id = conn.call_id();
+        let bind = Bind {
+            ptype: PacketType::Bind,
+            flags: if first.is_some() {
+                PFC_SUPPORT_HEADER_SIGN
+            } else {
+                0
+            },
+            call_id,
+            max_xmit_frag: OFFERED_FRAG,
+            max_recv_frag: OFFERED_FRAG,
+            assoc_group: 0,
+            contexts: &contexts,
+            auth: first.as_ref().map(|(t, tok)| (*t, tok.as_slice())),
+        }
+        .encode()?;
+        let reply = conn
+            .send(&bind, "sending bind")
+            .and_then(|()| conn.read_fragment("reading bind_ack"))
+            .and_then(|reply| {
+                Fragment::parse(&reply)?;
+                Ok(reply)
+            })
+            .map_err(|cause| DcError::NotRpc {
+                port: conn
+                    .stream
+                    .peer_addr()
+                    .map_or_else(|_| "the server".into(), |a| a.to_string()),
+                cause: Box::new(cause),
+            })?;
+        let frag = Fragment::parse(&reply)?;
+        let ack = match frag.header.ptype {
+            PacketType::BindAck => BindAck::parse(frag.body)?,
+            PacketType::BindNak => {
+                return Err(DcError::BindRefused {
+                    reason: pdu::bind_nak_reason(frag.body)?,
+                });
+            }
+            other => return Err(unexpected(other)),
+        };
+        check_context(&ack)?;
+        // The server's receive size is our transmit size and vice versa (C706 §12.6.3.1).
+        conn.max_xmit = usize::from(ack.max_recv_frag).min(OFFERED_FRAG as usize);
+        conn.max_recv = usize::from(ack.max_xmit_frag).min(OFFERED_FRAG as usize);
+        if conn.max_xmit < 1024 {
+            return Err(DcError::Pdu {
+                offset: HEADER_LEN + 2,
+                problem: PduProblem::FragmentLength(ack.max_recv_frag),
+            });
+        }
+        let Some(mut a) = auth else {
+            return Ok(conn);
+        };
+        conn.header_sign = frag.header.flags & PFC_SUPPORT_HEADER_SIGN != 0;
+        let server_token = frag.token.to_vec();
+        let (token, more) = a.step(Some(&server_token))?;
+        let t = trailer(a.auth_type());
+        if a.auth_type() == super::auth::AUTHN_WINNT {
+            // NTLM's third leg has no answer (MS-RPCE §3.3.1.5.2.1).
+            let call_id = conn.call_id();
+            conn.send(&pdu::auth3(call_id, t, &token)?, "sending rpc_auth_3")?;
+        } else if !token.is_empty() || more {
+            // Kerberos in DCE style: the client's AP-REP travels in an alter_context
+            // (MS-RPCE §3.3.1.5.2.1, MS-KILE §3.4.5.1).
+            let call_id = conn.call_id();
+            let alter = Bind {
+                ptype: PacketType::AlterContext,
+                flags: PFC_SUPPORT_HEADER_SIGN,
+                call_id,
+                max_xmit_frag: OFFERED_FRAG,
+                max_recv_frag: OFFERED_FRAG,
+                assoc_group: ack.assoc_group,
+                contexts: &contexts,
+                auth: Some((t, &token)),
+            }
+            .encode()?;
+            conn.send(&alter, "sending alter_context")?;
+            let reply = conn.read_fragment("reading alter_context_resp")?;
+            let frag = Fragment::parse(&reply)?;
+            match frag.header.ptype {
+                PacketType::AlterContextResp => check_context(&BindAck::parse(frag.body)?)?,
+                PacketType::Fault => {
+                    return Err(DcError::Fault {
+                        status: pdu::fault_status(frag.body)?,
+                    });
+                }
+                other => return Err(unexpected(other)),
+            }
+            if more && !frag.token.is_empty() {
+                a.step(Some(frag.token))?;
+            }
+        }
+        conn.token_len = a.token_len()?;
+        conn.auth = Some(a);
+        Ok(conn)
+    }
+
+    /// The security context (for its session key).
+    pub fn security_context(&self) -> Option<&SecurityContext> {
+        self.auth.as_ref()
+    }
+
+    /// Calls `opnum` with the NDR `[in]` stub; returns the reassembled `[out]` stub.
+    pub fn call(&mut self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, DcError> {
+        let call_id = self.call_id();
+        let sealed = self.auth.is_some();
+        let per_frag =
+            RequestFragment::max_stub(self.max_xmit, sealed.then_some(self.token_len)).max(16);
+        let mut sent = 0;
+        loop {
+            let end = (sent + per_frag).min(stub.len());
+            let mut flags = 0;
+            if sent == 0 {
+                flags |= PFC_FIRST_FRAG;
+            }
+            if end == stub.len() {
+                flags |= PFC_LAST_FRAG;
+            }
+            let alloc_hint = u32::try_from(stub.len() - sent).unwrap_or(u32::MAX);
+            let mut frag = RequestFragment::new(
+                call_id,
+                flags,
+                CONTEXT_ID,
+                opnum,
+                alloc_hint,
+                &stub[sent..end],
+                self.auth.as_ref().map(|a| trailer(a.auth_type())),
+                self.token_len,
+            )?;
+            if let Some(a) = self.auth.as_mut() {
+                let (head, body, tr, token) = frag.parts_mut();
+                a.seal(head, body, tr, token, self.header_sign)?;
+            }
+            self.send(&frag.into_bytes(), "sending a request")?;
+            sent = end;
+            if end == stub.len() {
+                break;
+            }
+        }
+        self.receive(call_id)
+    }
+
+    fn receive(&mut self, call_id: u32) -> Result<Vec<u8>, DcError> {
+        let mut out = Vec::new();
+        let mut first = true;
+        loop {
+            let mut b = self.read_fragment("reading a response")?;
+            let header = pdu::Header::parse(&b)?;
+            if header.call_id != call_id {
+                return Err(DcError::Pdu {
+                    offset: 12,
+                    problem: PduProblem::CallId {
+                        expected: call_id,
+                        got: header.call_id,
+                    },
+                });
+            }
+            match header.ptype {
+                PacketType::Response => {}
+                PacketType::Fault => {
+                    let f = Fragment::parse(&b)?;
+                    return Err(DcError::Fault {
+                        status: pdu::fault_status(f.body)?,
+                    });
+                }
+                other => return Err(unexpected(other)),
+            }
+            if (header.flags & PFC_FIRST_FRAG != 0) != first {
+                return Err(DcError::Pdu {
+                    offset: 3,
+                    problem: PduProblem::Fragmentation,
+                });
+            }
+            first = false;
+            let stub = self.open_response(&mut b, header)?;
+            if out.len() + stub.len() > self.reply_limit {
+                return Err(DcError::ReplyTooLarge {
+                    limit: self.reply_limit,
+                });
+            }
+            out.extend_from_slice(stub);
+            if header.flags & PFC_LAST_FRAG != 0 {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Unseals a response fragment in place and returns its stub without padding.
+    fn open_response<'b>(
+        &mut self,
+        b: &'b mut [u8],
+        header: pdu::Header,
+    ) -> Result<&'b [u8], DcError> {
+        let stub_start = HEADER_LEN + RESPONSE_HEADER_LEN;
+        let Some(a) = self.auth.as_mut() else {
+            if header.auth_len != 0 {
+                return Err(trailer_error());
+            }
+            return b.get(stub_start..).ok_or(DcError::Pdu {
+                offset: b.len(),
+                problem: PduProblem::Truncated,
+            });
+        };
+        let auth_len = header.auth_len as usize;
+        let trailer_at = b
+            .len()
+            .checked_sub(auth_len + SEC_TRAILER_LEN)
+            .filter(|&at| at >= stub_start && auth_len > 0)
+            .ok_or_else(trailer_error)?;
+        let t = b[trailer_at..trailer_at + SEC_TRAILER_LEN].to_vec();
+        if t[0] != a.auth_type() || t[1] != AUTHN_LEVEL_PKT_PRIVACY {
+            return Err(trailer_error());
+        }
+        let pad = t[2] as usize;
+        let (head, rest) = b.split_at_mut(stub_start);
+        let (body, rest) = rest.split_at_mut(trailer_at - stub_start);
+        let (tr, token) = rest.split_at_mut(SEC_TRAILER_LEN);
+        a.unseal(head, body, tr, token, self.header_sign)?;
+        if pad > body.len() {
+            return Err(DcError::Pdu {
+                offset: trailer_at + 2,
+                problem: PduProblem::AuthPad(t[2]),
+            });
+        }
+        Ok(&b[stub_start..trailer_at - pad])
+    }
+
+    fn call_id(&mut self) -> u32 {
+        let id = self.next_call_id;
+        self.next_call_id = self.next_call_id.wrapping_add(1).max(1);
+        id
+    }
+
+    fn send(&mut self, bytes: &[u8], what: &'static str) -> Result<(), DcError> {
+        self.stream
+            .write_all(bytes)
+            .map_err(|source| io_error(what, source))
+    }
+
+    /// Reads one whole fragment (its `frag_length` bytes).
+    fn read_fragment(&mut self, what: &'static str) -> Result<Vec<u8>, DcError> {
+        let mut head = [0u8; HEADER_LEN];
+        self.read_exact(&mut head, what)?;
+        let h = pdu::Header::parse(&head)?;
+        let len = h.frag_len as usize;
+        if len > self.max_recv.max(REQUEST_HEADER_LEN + HEADER_LEN) {
+            return Err(DcError::Pdu {
+                offset: 8,
+                problem: PduProblem::FragmentLength(h.frag_len),
+            });
+        }
+        let mut b = vec![0u8; len];
+        b[..HEADER_LEN].copy_from_slice(&head);
+        self.read_exact(&mut b[HEADER_LEN..], what)?;
+        Ok(b)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), DcError> {
+        self.stream.read_exact(buf).map_err(|source| {
+            if source.kind() == ErrorKind::UnexpectedEof {
+                DcError::Closed { what }
+            } else {
+                io_error(what, source)
+            }
+        })
+    }
+}
+
+fn io_error(what: &'static str, source: std::io::Error) -> DcError {
+    match source.kind() {
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            DcError::Closed { what }
+        }
+        _ => DcError::Io { what, source },
+    }
+}
+
+fn trailer(auth_type: u8) -> SecTrailer {
+    SecTrailer {
+        auth_type,
+        auth_level: AUTHN_LEVEL_PKT_PRIVACY,
+        pad_len: 0,
+        context_id: AUTH_CONTEXT_ID,
+    }
+}
+
+fn trailer_error() -> DcError {
+    DcError::Pdu {
+        offset: 10,
+        problem: PduProblem::Trailer,
+    }
+}
+
+fn unexpected(t: PacketType) -> DcError {
+    DcError::Pdu {
+        offset: 2,
+        problem: PduProblem::Unexpected(t as u8),
+    }
+}
+
+fn check_context(ack: &BindAck) -> Result<(), DcError> {
+    match ack.results.first() {
+        Some(r) if r.result == 0 => Ok(()),
+        Some(r) => Err(DcError::ContextRejected {
+            result: r.result,
+            reason: r.reason,
+        }),
+        None => Err(DcError::Pdu {
+            offset: HEADER_LEN,
+            problem: PduProblem::Truncated,
+        }),
+    }
+}
