@@ -59,9 +59,10 @@ pub fn connect(
     })
 }
 
-/// A bound association.
-pub struct Connection {
-    stream: TcpStream,
+/// A bound association over a byte stream (a [`TcpStream`] unless a test gives another).
+pub struct Connection<S = TcpStream> {
+    stream: S,
+    peer: String,
     auth: Option<SecurityContext>,
     header_sign: bool,
     token_len: usize,
@@ -71,10 +72,10 @@ pub struct Connection {
     reply_limit: usize,
 }
 
-impl std::fmt::Debug for Connection {
+impl<S> std::fmt::Debug for Connection<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("peer", &self.stream.peer_addr().ok())
+            .field("peer", &self.peer)
             .field("sealed", &self.auth.is_some())
             .field("header_sign", &self.header_sign)
             .field("max_xmit", &self.max_xmit)
@@ -83,15 +84,32 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-impl Connection {
-    /// Binds `interface` over NDR20 on `stream`, running the security context's legs when one
-    /// is given (then every call is sealed). `reply_limit` bounds a reassembled reply.
+impl Connection<TcpStream> {
+    /// Binds `interface` over NDR20 on a connected socket; see [`Connection::bind_stream`].
     pub fn bind(
         stream: TcpStream,
         interface: SyntaxId,
-        mut auth: Option<SecurityContext>,
+        auth: Option<SecurityContext>,
         reply_limit: usize,
     ) -> Result<Connection, DcError> {
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "the server".to_owned(), |a| a.to_string());
+        Connection::bind_stream(stream, peer, interface, auth, reply_limit)
+    }
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// Binds `interface` over NDR20 on `stream` (the server at `peer`, for messages), running
+    /// the security context's legs when one is given (then every call is sealed).
+    /// `reply_limit` bounds a reassembled reply.
+    pub fn bind_stream(
+        stream: S,
+        peer: String,
+        interface: SyntaxId,
+        mut auth: Option<SecurityContext>,
+        reply_limit: usize,
+    ) -> Result<Connection<S>, DcError> {
         let contexts = [PresentationContext {
             id: CONTEXT_ID,
             abstract_syntax: interface,
@@ -99,6 +117,7 @@ impl Connection {
         }];
         let mut conn = Connection {
             stream,
+            peer,
             auth: None,
             header_sign: false,
             token_len: 0,
@@ -135,10 +154,7 @@ impl Connection {
                 Ok(reply)
             })
             .map_err(|cause| DcError::NotRpc {
-                port: conn
-                    .stream
-                    .peer_addr()
-                    .map_or_else(|_| "the server".into(), |a| a.to_string()),
+                port: conn.peer.clone(),
                 cause: Box::new(cause),
             })?;
         let frag = Fragment::parse(&reply)?;
@@ -422,5 +438,172 @@ fn check_context(ack: &BindAck) -> Result<(), DcError> {
             offset: HEADER_LEN,
             problem: PduProblem::Truncated,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A server that answers with canned bytes and records what the client sent.
+    struct Script {
+        answers: Cursor<Vec<u8>>,
+        sent: Vec<u8>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.answers.read(buf)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.sent.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn header(ptype: u8, flags: u8, len: usize, call_id: u32) -> Vec<u8> {
+        let mut h = vec![5, 0, ptype, flags, 0x10, 0, 0, 0];
+        h.extend_from_slice(&(len as u16).to_le_bytes());
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(&call_id.to_le_bytes());
+        h
+    }
+
+    fn bind_ack(max_frag: u16) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&max_frag.to_le_bytes());
+        body.extend_from_slice(&max_frag.to_le_bytes());
+        body.extend_from_slice(&0x1234u32.to_le_bytes());
+        body.extend_from_slice(&4u16.to_le_bytes());
+        body.extend_from_slice(b"135\0");
+        body.extend_from_slice(&[0, 0]); // pad to 4
+        body.extend_from_slice(&[1, 0, 0, 0]);
+        body.extend_from_slice(&[0, 0, 0, 0]);
+        body.extend_from_slice(pdu::NDR20.uuid.as_bytes());
+        body.extend_from_slice(&2u32.to_le_bytes());
+        let mut p = header(12, 3, 16 + body.len(), 1);
+        p.extend_from_slice(&body);
+        p
+    }
+
+    fn response(flags: u8, call_id: u32, stub: &[u8]) -> Vec<u8> {
+        let mut p = header(2, flags, 24 + stub.len(), call_id);
+        p.extend_from_slice(&(stub.len() as u32).to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(stub);
+        p
+    }
+
+    fn connect(answers: Vec<u8>) -> Result<Connection<Script>, DcError> {
+        let s = Script {
+            answers: Cursor::new(answers),
+            sent: Vec::new(),
+        };
+        Connection::bind_stream(s, "test".into(), pdu::NDR20, None, 64)
+    }
+
+    #[test]
+    fn reassembles_fragments_and_cuts_requests_to_the_negotiated_size() {
+        let mut a = bind_ack(1024);
+        a.extend(response(PFC_FIRST_FRAG, 2, b"hello "));
+        a.extend(response(0, 2, b"fragmented "));
+        a.extend(response(PFC_LAST_FRAG, 2, b"world"));
+        let mut c = connect(a).unwrap();
+        let stub = vec![7u8; 3000];
+        let out = c.call(3, &stub).unwrap();
+        assert_eq!(out, b"hello fragmented world");
+        // bind (72 bytes), then 3000 bytes in fragments of at most 1024
+        let sent = &c.stream.sent[72..];
+        let mut at = 0;
+        let mut carried = 0;
+        let mut frags = 0;
+        while at < sent.len() {
+            let h = pdu::Header::parse(&sent[at..]).unwrap();
+            assert!(h.frag_len as usize <= 1024);
+            assert_eq!(h.call_id, 2);
+            carried += h.frag_len as usize - 24;
+            at += h.frag_len as usize;
+            frags += 1;
+        }
+        assert_eq!(carried, 3000);
+        assert_eq!(frags, 3);
+    }
+
+    #[test]
+    fn faults_naks_foreign_calls_and_oversized_replies_are_typed_errors() {
+        let mut a = bind_ack(1024);
+        let mut f = header(3, 3 | pdu::PFC_DID_NOT_EXECUTE, 32, 2);
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&0x1c01_0002u32.to_le_bytes());
+        f.extend_from_slice(&[0; 4]);
+        a.extend(f);
+        let mut c = connect(a).unwrap();
+        assert!(matches!(
+            c.call(99, b"x"),
+            Err(DcError::Fault {
+                status: 0x1c01_0002
+            })
+        ));
+
+        let mut nak = header(13, 3, 20, 1);
+        nak.extend_from_slice(&[9, 0, 0, 0]);
+        assert!(matches!(
+            connect(nak),
+            Err(DcError::BindRefused { reason: 9 })
+        ));
+
+        let mut a = bind_ack(1024);
+        a.extend(response(3, 7, b"not yours"));
+        let mut c = connect(a).unwrap();
+        assert!(matches!(
+            c.call(3, b"x"),
+            Err(DcError::Pdu {
+                problem: PduProblem::CallId {
+                    expected: 2,
+                    got: 7
+                },
+                ..
+            })
+        ));
+
+        let mut a = bind_ack(1024);
+        a.extend(response(3, 2, &[0; 65]));
+        let mut c = connect(a).unwrap();
+        assert!(matches!(
+            c.call(3, b"x"),
+            Err(DcError::ReplyTooLarge { limit: 64 })
+        ));
+
+        // a fragment longer than the negotiated size is refused before it is read
+        let mut a = bind_ack(1024);
+        a.extend(header(2, 3, 2000, 2));
+        let mut c = connect(a).unwrap();
+        assert!(matches!(
+            c.call(3, b"x"),
+            Err(DcError::Pdu {
+                problem: PduProblem::FragmentLength(2000),
+                ..
+            })
+        ));
+
+        // the server hangs up mid-reply
+        let mut a = bind_ack(1024);
+        a.extend(&response(3, 2, b"cut")[..20]);
+        let mut c = connect(a).unwrap();
+        assert!(matches!(c.call(3, b"x"), Err(DcError::Closed { .. })));
+        assert!(c.call(3, b"x").unwrap_err().is_transient());
+
+        // not an RPC server at all
+        assert!(matches!(
+            connect(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec()),
+            Err(DcError::NotRpc { .. })
+        ));
     }
 }
