@@ -73,11 +73,23 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    /// `N` bytes as an array (no alignment).
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let s = self.take(N)?;
         let mut out = [0u8; N];
         out.copy_from_slice(s);
         Ok(out)
+    }
+
+    /// A `u8`.
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        self.array().map(|[b]: [u8; 1]| b)
+    }
+
+    /// An aligned `u16`.
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        self.align(2)?;
+        self.array().map(u16::from_le_bytes)
     }
 
     /// An aligned `u32`.
