@@ -11,3 +11,6 @@
 //!
 //! The `IDL_DRSGetNCChanges` request encoder and reply decoder live in [`crate::drs`]: decoding
 //! and encoding know nothing of the transport.
+
+pub mod drsuapi;
+pub mod epm;
