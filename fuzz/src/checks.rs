@@ -531,7 +531,7 @@ pub fn drs_bind_reply(data: &[u8]) {
     use phsync::dc::drsuapi::{decode_bind_reply, decode_unbind_reply};
     match decode_bind_reply(data) {
         Ok(r) => {
-            sink(&r);
+            sink(r);
             if let Some(e) = r.extensions {
                 assert!(e.cb >= 4 && e.cb as usize <= data.len());
                 assert_eq!(e.site_obj_guid.is_some(), e.cb >= 20);

@@ -81,17 +81,6 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// A `u8`.
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        self.array().map(|[b]: [u8; 1]| b)
-    }
-
-    /// An aligned `u16`.
-    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
-        self.align(2)?;
-        self.array().map(u16::from_le_bytes)
-    }
-
     /// An aligned `u32`.
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         self.align(4)?;

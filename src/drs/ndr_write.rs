@@ -36,11 +36,6 @@ impl Writer {
         }
     }
 
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.buf.len()
-    }
-
     /// Zero padding up to a multiple of `n` (a power of two).
     pub(crate) fn align(&mut self, n: usize) {
         let pad = self.buf.len().wrapping_neg() & (n - 1);
@@ -54,10 +49,6 @@ impl Writer {
     /// Raw bytes, no alignment (an array of `byte`, or the body of a fixed structure).
     pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.buf.extend_from_slice(b);
-    }
-
-    pub(crate) fn u8(&mut self, v: u8) {
-        self.buf.push(v);
     }
 
     /// An aligned `u16`.
@@ -194,27 +185,29 @@ mod tests {
     #[test]
     fn alignment_and_referents() {
         let mut w = Writer::new();
-        w.u8(1);
+        w.bytes(&[1]);
         w.u16(2);
         w.u32(3);
-        w.u8(4);
+        w.bytes(&[4]);
         w.i64(-5);
         w.pointer(true);
         w.pointer(false);
         w.pointer(true);
-        assert_eq!(w.len(), 36);
-        assert_eq!(w.pads, vec![(1, 1), (9, 7)]);
+        w.u64(6);
+        assert_eq!(w.pads, vec![(1, 1), (9, 7), (36, 4)]);
         assert_eq!(w.referents, vec![24, 32]); // null pointers are no referents
         let b = w.into_bytes();
+        assert_eq!(b.len(), 48);
+        assert_eq!(&b[..4], &[1, 0, 2, 0]);
         let mut r = Reader::new(&b);
-        assert_eq!(r.u8().unwrap(), 1);
-        assert_eq!(r.u16().unwrap(), 2);
+        r.take(4).unwrap();
         assert_eq!(r.u32().unwrap(), 3);
-        assert_eq!(r.u8().unwrap(), 4);
+        r.take(1).unwrap();
         assert_eq!(r.i64().unwrap(), -5);
         assert_eq!(r.u32().unwrap(), 0x0002_0000);
         assert_eq!(r.u32().unwrap(), 0);
         assert_eq!(r.u32().unwrap(), 0x0002_0004);
+        assert_eq!(r.i64().unwrap(), 6);
         assert_eq!(r.remaining(), 0);
     }
 }
