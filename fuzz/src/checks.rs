@@ -35,6 +35,10 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("samba_nt_password", samba_nt_password),
     #[cfg(feature = "ldap")]
     ("repl_metadata", repl_metadata),
+    #[cfg(feature = "dc")]
+    ("drs_bind_reply", drs_bind_reply),
+    #[cfg(feature = "dc")]
+    ("epm_map_reply", epm_map_reply),
 ];
 
 /// The session keys of the three real Samba captures (`tests/fixtures/samba-a/truth.json`), so
@@ -518,4 +522,44 @@ pub fn repl_metadata(data: &[u8]) {
         .ok()
         .and_then(|v| v.into_iter().find(|s| s.attid == ATTID_UNICODE_PWD));
     assert_eq!(changed.unicode_pwd, expected);
+}
+
+/// `dc::drsuapi::decode_bind_reply` and `decode_unbind_reply`: a decoded bind reply's
+/// extension fields are present exactly when `cb` covers them.
+#[cfg(feature = "dc")]
+pub fn drs_bind_reply(data: &[u8]) {
+    use phsync::dc::drsuapi::{decode_bind_reply, decode_unbind_reply};
+    match decode_bind_reply(data) {
+        Ok(r) => {
+            sink(r);
+            if let Some(e) = r.extensions {
+                assert!(e.cb >= 4 && e.cb as usize <= data.len());
+                assert_eq!(e.site_obj_guid.is_some(), e.cb >= 20);
+                assert_eq!(e.pid.is_some(), e.cb >= 24);
+                assert_eq!(e.flags_ext.is_some(), e.cb >= 32);
+                assert_eq!(e.config_obj_guid.is_some(), e.cb >= 48);
+                assert_eq!(e.ext_caps.is_some(), e.cb >= 52);
+            }
+        }
+        Err(e) => assert!(e.offset <= data.len(), "{e}"),
+    }
+    if let Err(e) = decode_unbind_reply(data) {
+        assert!(e.offset <= data.len(), "{e}");
+    }
+}
+
+/// `dc::epm::decode_map_reply`: never more endpoints than towers the reply's bytes could hold
+/// (each tower is at least 8 bytes of header plus its referent).
+#[cfg(feature = "dc")]
+pub fn epm_map_reply(data: &[u8]) {
+    match phsync::dc::epm::decode_map_reply(data) {
+        Ok(endpoints) => {
+            assert!(endpoints.len() * 12 <= data.len());
+            sink(&endpoints);
+        }
+        Err(e) => {
+            assert!(e.offset <= data.len(), "{e}");
+            let _ = e.to_string();
+        }
+    }
 }

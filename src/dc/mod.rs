@@ -14,6 +14,8 @@
 
 pub mod auth;
 pub mod conn;
+pub mod drsuapi;
+pub mod epm;
 pub mod error;
 pub mod pdu;
 

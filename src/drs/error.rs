@@ -40,6 +40,16 @@ pub enum Structure {
     LinkedValues,
     /// The trailing `ULONG` return value.
     ReturnValue,
+    /// The `[out]` stub of `IDL_DRSBind` (MS-DRSR §4.1.3): `ppextServer`, `phDrs`.
+    BindReply,
+    /// `DRS_EXTENSIONS` and the `DRS_EXTENSIONS_INT` it carries (MS-DRSR §5.38, §5.39).
+    DrsExtensions,
+    /// The `[out]` stub of `IDL_DRSUnbind` (MS-DRSR §4.1.25).
+    UnbindReply,
+    /// The `[out]` stub of `ept_map` (C706 Appendix L): `entry_handle`, `num_towers`, `towers`.
+    EpmReply,
+    /// A protocol tower's floors (C706 Appendix L, MS-RPCE §2.2.1.2.1).
+    EpmTower,
 }
 
 impl fmt::Display for Structure {
@@ -59,6 +69,11 @@ impl fmt::Display for Structure {
             Structure::MetaDataVector => "PROPERTY_META_DATA_EXT_VECTOR",
             Structure::LinkedValues => "REPLVALINF",
             Structure::ReturnValue => "return value",
+            Structure::BindReply => "IDL_DRSBind reply",
+            Structure::DrsExtensions => "DRS_EXTENSIONS",
+            Structure::UnbindReply => "IDL_DRSUnbind reply",
+            Structure::EpmReply => "ept_map reply",
+            Structure::EpmTower => "protocol tower",
         })
     }
 }
@@ -154,6 +169,17 @@ pub enum DecodeErrorKind {
         /// The input length.
         len: usize,
     },
+    /// A `DRS_EXTENSIONS` whose `cb` is too small to hold `dwFlags` (MS-DRSR §5.39).
+    ShortExtensions {
+        /// `cb`.
+        cb: u32,
+    },
+    /// A protocol tower that is not a well-formed `ncacn_ip_tcp` tower (C706 Appendix L,
+    /// MS-RPCE §2.2.1.2.1).
+    BadTower {
+        /// What was wrong.
+        reason: &'static str,
+    },
     /// The server returned an error (the trailing Win32 error code, or `dwDRSError`, is non-zero).
     ServerError {
         /// The error code.
@@ -220,6 +246,10 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::InputTooLarge { len } => {
                 write!(f, "input of {len} bytes exceeds 4 GiB")
             }
+            DecodeErrorKind::ShortExtensions { cb } => {
+                write!(f, "DRS_EXTENSIONS of {cb} bytes has no dwFlags")
+            }
+            DecodeErrorKind::BadTower { reason } => write!(f, "malformed tower: {reason}"),
             DecodeErrorKind::ServerError { code } => {
                 write!(f, "server returned error {code:#010x}")
             }

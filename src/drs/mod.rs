@@ -7,6 +7,8 @@
 //! | [`reply`] | the wire model: [`Reply`], [`ReplicatedObject`], attributes, metadata, USN vectors, cursors, linked values | MS-DRSR §4.1.10.2.12, §5.50, §5.155, §5.162, §5.208 |
 //! | `decode` | the NDR20 walk: [`Reply::decode`], flat DSNAME values | C706 §14, MS-DRSR §4.1.10 |
 //! | `ndr` | bounds-checked NDR20 reader | C706 §14 |
+//! | `ndr_write` | NDR20 writer for request stubs | C706 §14 |
+//! | [`request`] | [`GetNcChangesRequest`]: the `IDL_DRSGetNCChanges` V8 request stub | MS-DRSR §4.1.10.2.5 |
 //! | [`prefix`] | ATTRTYP ↔ OID through the reply's own prefix table | MS-DRSR §5.16.4 |
 //! | [`attr`] | well-known attribute and class OIDs | MS-ADA1, MS-ADA3 |
 //! | [`crypto`] | [`SessionKey`], MD5/RC4/CRC32 layer, RID DES layer | MS-DRSR §4.1.10.2.20, MS-SAMR §2.2.11.1 |
@@ -38,10 +40,12 @@ pub mod attr;
 pub mod crypto;
 mod decode;
 pub mod error;
-mod ndr;
+pub(crate) mod ndr;
+pub(crate) mod ndr_write;
 mod object_decrypt;
 pub mod prefix;
 pub mod reply;
+pub mod request;
 pub mod supplemental;
 
 // The AD primitives live in `crate::ad`; their historic paths under `drs` stay.
@@ -57,6 +61,7 @@ pub use reply::{
     Attribute, AttributeMetadata, DsName, LinkedValue, ReplicatedObject, Reply, UpToDateCursor,
     UsnVector,
 };
+pub use request::{GetNcChangesRequest, NamingContext, partial_attribute_set};
 pub use sid::Sid;
 pub use supplemental::{KerberosCredentials, KerberosKey, SupplementalCredentials};
 pub use time::DsTime;

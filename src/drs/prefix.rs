@@ -78,6 +78,9 @@ pub struct PrefixTable {
     index: HashMap<u32, usize>,
     /// The schemaInfo pseudo-entry's 21 bytes, if the table carried one.
     schema_info: Option<Vec<u8>>,
+    /// The schemaInfo entry's `ndx` and its position among the entries, for
+    /// [`PrefixTable::wire_entries`].
+    schema_info_at: (u32, usize),
 }
 
 impl fmt::Debug for PrefixTable {
@@ -144,6 +147,7 @@ impl PrefixTable {
             let prefix = bytes.into();
             if prefix.first() == Some(&0xff) {
                 t.schema_info = Some(prefix);
+                t.schema_info_at = (ndx, t.entries.len());
             } else if let std::collections::hash_map::Entry::Vacant(slot) = t.index.entry(ndx) {
                 slot.insert(t.entries.len());
                 t.entries.push(PrefixEntry { ndx, prefix });
@@ -161,6 +165,30 @@ impl PrefixTable {
     /// The entries, in wire order, without the schemaInfo entry.
     pub fn entries(&self) -> &[PrefixEntry] {
         &self.entries
+    }
+
+    /// Every entry as `(ndx, prefix bytes)` in wire order, the schemaInfo pseudo-entry included
+    /// where the table carried it: what a request sends back as `PrefixTableDest`
+    /// (MS-DRSR §4.1.10.4.1; Samba refuses a partial attribute set whose table lacks the
+    /// schemaInfo entry).
+    pub fn wire_entries(&self) -> Vec<(u32, Vec<u8>)> {
+        let mut out: Vec<(u32, Vec<u8>)> = Vec::with_capacity(self.entries.len() + 1);
+        for (i, e) in self.entries.iter().enumerate() {
+            if i == self.schema_info_at.1 {
+                out.extend(self.schema_info_entry());
+            }
+            out.push((e.ndx, e.prefix.clone()));
+        }
+        if self.schema_info_at.1 >= self.entries.len() {
+            out.extend(self.schema_info_entry());
+        }
+        out
+    }
+
+    fn schema_info_entry(&self) -> Option<(u32, Vec<u8>)> {
+        self.schema_info
+            .as_ref()
+            .map(|s| (self.schema_info_at.0, s.clone()))
     }
 
     /// The schemaInfo pseudo-entry (`0xFF` ‖ revision ‖ invocation id), if present.
@@ -377,6 +405,20 @@ mod tests {
         // An entry whose index no ATTRTYP can carry is never chosen.
         let t = PrefixTable::from_entries([(0x1_0000u32, vec![0x55]), (0x8000, vec![0x55])]);
         assert!(t.attrtyp("2.5.4").is_err());
+    }
+
+    #[test]
+    fn wire_entries_keep_schema_info_in_place() {
+        let info = [0xffu8, 0, 0, 0, 1];
+        for at in 0..3 {
+            let mut entries = vec![(0u32, vec![0x55u8, 4]), (1, vec![0x55, 6])];
+            entries.insert(at, (0, info.to_vec()));
+            let t = PrefixTable::from_entries(entries.clone());
+            assert_eq!(t.wire_entries(), entries);
+            assert_eq!(t.entries().len(), 2);
+        }
+        let plain = PrefixTable::from_entries([(7u32, vec![0x55u8, 4])]);
+        assert_eq!(plain.wire_entries(), vec![(7, vec![0x55, 4])]);
     }
 
     #[test]
