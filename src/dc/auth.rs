@@ -98,10 +98,26 @@ impl fmt::Debug for SecurityContext {
 }
 
 fn sspi_err(stage: &'static str) -> impl Fn(sspi::Error) -> DcError {
-    move |e| DcError::Auth {
-        stage,
-        kind: e.error_type,
-        message: e.description,
+    move |e| {
+        // The KDC's own words, without the DER dump the package appends.
+        let message = match e.description.find(". Additional error data") {
+            Some(at) => e.description[..at].to_owned(),
+            None => e.description,
+        };
+        let refused = matches!(e.error_type, sspi::ErrorKind::LogonDenied)
+            || message.contains("pre-authentication")
+            || message.contains("client not found");
+        if refused {
+            DcError::BadCredentials {
+                detail: format!("{stage}: {message}"),
+            }
+        } else {
+            DcError::Auth {
+                stage,
+                kind: e.error_type,
+                message,
+            }
+        }
     }
 }
 

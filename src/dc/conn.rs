@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::auth::{AUTHN_LEVEL_PKT_PRIVACY, SecurityContext};
 use super::error::{DcError, PduProblem};
 use super::pdu::{
-    self, Bind, BindAck, Fragment, HEADER_LEN, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+    self, Bind, BindAck, Fragment, HEADER_LEN, InterfaceId, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     PFC_SUPPORT_HEADER_SIGN, PacketType, PresentationContext, REQUEST_HEADER_LEN,
-    RESPONSE_HEADER_LEN, RequestFragment, SEC_TRAILER_LEN, SecTrailer, SyntaxId,
+    RESPONSE_HEADER_LEN, RequestFragment, SEC_TRAILER_LEN, SecTrailer,
 };
 
 /// The fragment size offered in `bind` (both directions); the server may choose less.
@@ -88,7 +88,7 @@ impl Connection<TcpStream> {
     /// Binds `interface` over NDR20 on a connected socket; see [`Connection::bind_stream`].
     pub fn bind(
         stream: TcpStream,
-        interface: SyntaxId,
+        interface: InterfaceId,
         auth: Option<SecurityContext>,
         reply_limit: usize,
     ) -> Result<Connection, DcError> {
@@ -106,7 +106,7 @@ impl<S: Read + Write> Connection<S> {
     pub fn bind_stream(
         stream: S,
         peer: String,
-        interface: SyntaxId,
+        interface: InterfaceId,
         mut auth: Option<SecurityContext>,
         reply_limit: usize,
     ) -> Result<Connection<S>, DcError> {
@@ -397,6 +397,7 @@ impl<S: Read + Write> Connection<S> {
 
 fn io_error(what: &'static str, source: std::io::Error) -> DcError {
     match source.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => DcError::Timeout { what },
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
             DcError::Closed { what }
         }

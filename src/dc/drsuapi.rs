@@ -7,7 +7,7 @@ use crate::drs::guid::Guid;
 use crate::drs::ndr::Reader;
 use crate::drs::ndr_write::Writer;
 
-use super::epm::InterfaceId;
+use super::pdu::InterfaceId;
 
 /// DRSUAPI, `e3514235-4b06-11d1-ab04-00c04fc2dcd2` v4.0 (MS-DRSR §2.1).
 pub const DRSUAPI_INTERFACE: InterfaceId = InterfaceId {
@@ -287,7 +287,7 @@ mod tests {
             "e1af8308-5d1f-11c9-91a4-08002b14a0fa"
         );
         assert_eq!(
-            crate::dc::epm::NDR_TRANSFER_SYNTAX.uuid.to_string(),
+            crate::dc::pdu::NDR20.uuid.to_string(),
             "8a885d04-1ceb-11c9-9fe8-08002b104860"
         );
     }

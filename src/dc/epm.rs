@@ -20,16 +20,7 @@ use crate::drs::guid::Guid;
 use crate::drs::ndr::Reader;
 use crate::drs::ndr_write::Writer;
 
-/// An RPC interface: UUID and version (a `RPC_IF_ID`, or a tower's first floor).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InterfaceId {
-    /// The interface UUID.
-    pub uuid: Guid,
-    /// Major version.
-    pub major: u16,
-    /// Minor version.
-    pub minor: u16,
-}
+pub use super::pdu::InterfaceId;
 
 const fn guid(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Guid {
     let a = d1.to_le_bytes();
@@ -51,18 +42,6 @@ pub const EPM_INTERFACE: InterfaceId = InterfaceId {
         [0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa],
     ),
     major: 3,
-    minor: 0,
-};
-
-/// The NDR transfer syntax, `8a885d04-1ceb-11c9-9fe8-08002b104860` v2.0 (C706 §14).
-pub const NDR_TRANSFER_SYNTAX: InterfaceId = InterfaceId {
-    uuid: guid(
-        0x8a885d04,
-        0x1ceb,
-        0x11c9,
-        [0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60],
-    ),
-    major: 2,
     minor: 0,
 };
 
@@ -112,7 +91,7 @@ fn tcp_tower(interface: &InterfaceId) -> Vec<u8> {
     let mut t = Vec::with_capacity(75);
     t.extend_from_slice(&5u16.to_le_bytes());
     uuid_floor(&mut t, interface);
-    uuid_floor(&mut t, &NDR_TRANSFER_SYNTAX);
+    uuid_floor(&mut t, &super::pdu::NDR20);
     floor(&mut t, &[FLOOR_RPC_CO], &[0, 0]);
     floor(&mut t, &[FLOOR_TCP], &[0, 0]);
     floor(&mut t, &[FLOOR_IP], &[0; 4]);

@@ -88,6 +88,12 @@ pub enum DcError {
         /// Why (kind `TimedOut`/`WouldBlock` for a timeout).
         source: io::Error,
     },
+    /// The peer did not answer within the timeout.
+    #[error("{what}: no answer within the timeout")]
+    Timeout {
+        /// What was being done.
+        what: &'static str,
+    },
     /// The peer closed the connection.
     #[error("{what}: the server closed the connection")]
     Closed {
@@ -199,7 +205,10 @@ impl DcError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            DcError::Io { .. } | DcError::Closed { .. } | DcError::Connect { .. }
+            DcError::Io { .. }
+                | DcError::Timeout { .. }
+                | DcError::Closed { .. }
+                | DcError::Connect { .. }
         )
     }
 }

@@ -18,6 +18,10 @@ pub mod drsuapi;
 pub mod epm;
 pub mod error;
 pub mod pdu;
+pub mod replication;
+pub mod session;
 
 pub use auth::{Identity, Mechanism};
 pub use error::DcError;
+pub use replication::{CycleOptions, PHS_ATTRIBUTES, Position, Replication, Schema};
+pub use session::{DcConfig, Session};

@@ -41,12 +41,13 @@ pub const PFC_OBJECT_UUID: u8 = 0x80;
 pub const DREP_LE: [u8; 4] = [0x10, 0, 0, 0];
 
 /// NDR 2.0 transfer syntax, 8a885d04-1ceb-11c9-9fe8-08002b104860 v2.0 (C706 Appendix I).
-pub const NDR20: SyntaxId = SyntaxId {
+pub const NDR20: InterfaceId = InterfaceId {
     uuid: Guid::from_bytes_le([
         0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48,
         0x60,
     ]),
-    version: 2,
+    major: 2,
+    minor: 0,
 };
 
 /// PDU types used here (C706 §12.6.4).
@@ -93,20 +94,23 @@ impl PacketType {
     }
 }
 
-/// An interface or transfer syntax: UUID and version (`p_syntax_id_t`, C706 §12.6.3.1). The
-/// version is `major | minor << 16` as it sits on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyntaxId {
+/// An interface or transfer syntax: UUID and version (`p_syntax_id_t`, C706 §12.6.3.1; the
+/// same pair names an interface in an endpoint-mapper tower, C706 Appendix L).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InterfaceId {
     /// The interface UUID.
     pub uuid: Guid,
-    /// `major` in the low 16 bits, `minor` in the high 16 bits.
-    pub version: u32,
+    /// Major version.
+    pub major: u16,
+    /// Minor version.
+    pub minor: u16,
 }
 
-impl SyntaxId {
+impl InterfaceId {
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.uuid.as_bytes());
-        out.extend_from_slice(&self.version.to_le_bytes());
+        out.extend_from_slice(&self.major.to_le_bytes());
+        out.extend_from_slice(&self.minor.to_le_bytes());
     }
 }
 
@@ -200,9 +204,9 @@ pub struct PresentationContext {
     /// `p_cont_id`.
     pub id: u16,
     /// The interface.
-    pub abstract_syntax: SyntaxId,
+    pub abstract_syntax: InterfaceId,
     /// The one transfer syntax offered.
-    pub transfer_syntax: SyntaxId,
+    pub transfer_syntax: InterfaceId,
 }
 
 /// The fields of a `bind` or `alter_context` PDU (C706 §12.6.4.3).
@@ -443,7 +447,7 @@ pub struct ContextResult {
     /// The provider's reason when rejected.
     pub reason: u16,
     /// The transfer syntax accepted.
-    pub transfer_syntax: SyntaxId,
+    pub transfer_syntax: InterfaceId,
 }
 
 /// A `bind_ack` or `alter_context_resp` body (C706 §12.6.4.4).
@@ -486,9 +490,10 @@ impl BindAck {
                 ContextResult {
                     result: u16_at(r),
                     reason: u16_at(r + 2),
-                    transfer_syntax: SyntaxId {
+                    transfer_syntax: InterfaceId {
                         uuid: Guid::from_bytes_le(body[r + 4..r + 20].try_into().unwrap()),
-                        version: u32::from_le_bytes(body[r + 20..r + 24].try_into().unwrap()),
+                        major: u16_at(r + 20),
+                        minor: u16_at(r + 22),
                     },
                 }
             })
@@ -527,11 +532,8 @@ pub fn fault_status(body: &[u8]) -> Result<u32, DcError> {
 mod tests {
     use super::*;
 
-    fn drsuapi() -> SyntaxId {
-        SyntaxId {
-            uuid: "e3514235-4b06-11d1-ab04-00c04fc2dcd2".parse().unwrap(),
-            version: 4,
-        }
+    fn drsuapi() -> InterfaceId {
+        crate::dc::drsuapi::DRSUAPI_INTERFACE
     }
 
     #[test]
@@ -729,10 +731,7 @@ mod real_traffic {
             .filter(|r| !r.from_server && r.ptype == 11)
         {
             let f = Fragment::parse(&r.bytes).unwrap();
-            let drsuapi = SyntaxId {
-                uuid: "e3514235-4b06-11d1-ab04-00c04fc2dcd2".parse().unwrap(),
-                version: 4,
-            };
+            let drsuapi = crate::dc::drsuapi::DRSUAPI_INTERFACE;
             let again = Bind {
                 ptype: PacketType::Bind,
                 flags: PFC_SUPPORT_HEADER_SIGN,

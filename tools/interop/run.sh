@@ -14,6 +14,9 @@
 #      impacket's PHS loop: whole NC, directory changes, two incremental cycles
 #   6. stops Samba by its PID (TERM, then KILL) and checks the captures
 #      without phsync (selfcheck.py: Samba's NDR parser, Python crypto)
+#   5b. phsync sync itself (the DRS client under test): the whole NC over NTLM
+#      and Kerberos, typed failures, a connection cut mid-reply; after the
+#      captures' directory changes, an incremental sync from its state store
 #   7. runs `cargo test --test interop` on OUTDIR/manifest.json, then the main job
 #      (`phsync replay`) on every capture, checked by check_mainjob.py with hashlib,
 #      and over the incremental sequence with one --state store (check_incremental.py)
@@ -186,6 +189,13 @@ EOF
 step "create accounts (Samba's own password hashing on sam.ldb)"
 "$PY" "$HERE/domain.py" populate "$CONF" plan.json truth.json
 
+PHSYNC=""
+if [ "$CHECK" = 1 ]; then
+  step "build the phsync command (cargo build --features cli)"
+  (cd "$REPO" && cargo build --quiet --features cli --bin phsync)
+  PHSYNC=${CARGO_TARGET_DIR:-$REPO/target}/debug/phsync
+fi
+
 step "start samba (single process, 127.0.0.1 only)"
 mkdir -p "$WORK/run"
 # --keep: its own session, so that the DC outlives this terminal's job control
@@ -197,12 +207,67 @@ echo "   pid $SAMBA_PID"
 [ "$(cat "/proc/$SAMBA_PID/comm")" = samba ] || { echo "pid $SAMBA_PID is not samba" >&2; exit 1; }
 "$PY" "$HERE/netcheck.py" loopback "$SAMBA_PID"
 
+# ------------------------------------------------------------------------------- phsync sync
+# phsync as the DRS client, before the captures change the directory: the whole NC over NTLM
+# (into a state store) and over Kerberos, the typed failures, and a connection cut mid-reply.
+if [ "$CHECK" = 1 ]; then
+  mkdir -p "$OUTDIR"
+  rm -f "$OUTDIR"/sync-*
+  DNS=$(plan dns_domain)
+  export PHSYNC_PASSWORD="$ADMINPW"
+  SYNC_BASE=("$PHSYNC" sync --user Administrator --iterations 100 --quiet)
+  SYNC_ANY=("${SYNC_BASE[@]}" --domain "$DNS")
+  SYNC=("${SYNC_ANY[@]}" --dc 127.0.0.1)
+
+  step "phsync sync over NTLM: the whole domain NC into a new state store"
+  "${SYNC[@]}" --all-objects --state "$OUTDIR/sync.db" > "$OUTDIR/sync-ntlm-full.jsonl"
+
+  step "phsync sync over Kerberos (KDC 127.0.0.1:88, SPN ldap/$HOST.$DNS)"
+  "${SYNC[@]}" --all-objects --kerberos --dc-name "$HOST.$DNS" --kdc 127.0.0.1:88 \
+    > "$OUTDIR/sync-krb5-full.jsonl"
+
+  step "phsync sync through a proxy that cuts the connection mid-reply: reconnects and resumes"
+  DRS_PORT=$("$PY" "$HERE/live_sync.py" drsuapi-port)
+  "$PY" "$HERE/live_sync.py" proxy "$DRS_PORT" "$WORK/proxy.port" 60000 > "$WORK/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  for _ in $(seq 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+  "${SYNC[@]}" --all-objects --state "$OUTDIR/sync-proxy.db" --port "$(cat "$WORK/proxy.port")" \
+    --max-objects 10 --retries 2 > "$OUTDIR/sync-proxy.jsonl" 2> "$WORK/proxy-run.err"
+  kill "$PROXY_PID" 2>/dev/null || true
+  grep -q "cut the connection" "$WORK/proxy.log" || { echo "the proxy never cut the connection" >&2; exit 1; }
+  grep -q "resuming from the last committed watermark" "$WORK/proxy-run.err" \
+    || { cat "$WORK/proxy-run.err" >&2; echo "phsync did not reconnect" >&2; exit 1; }
+  sed 's/^/   /' "$WORK/proxy.log"; grep reconnecting "$WORK/proxy-run.err" | sed 's/^/   /'
+
+  step "phsync sync failures: typed errors within the timeout"
+  PHSYNC_PASSWORD="wrong-$ADMINPW" "$PY" "$HERE/live_sync.py" expect-error "wrong password" 60 \
+    credentials -- "${SYNC[@]}"
+  PHSYNC_PASSWORD="wrong-$ADMINPW" "$PY" "$HERE/live_sync.py" expect-error "wrong password, Kerberos" \
+    60 credentials -- "${SYNC[@]}" --kerberos --dc-name "$HOST.$DNS" --kdc 127.0.0.1:88
+  "$PY" "$HERE/live_sync.py" expect-error "a naming context the DC does not hold" 60 \
+    "IDL_DRSGetNCChanges" "WERROR" -- "${SYNC_BASE[@]}" --dc 127.0.0.1 --domain "no-such.$DNS" --user-domain "$DNS"
+  "$PY" "$HERE/live_sync.py" expect-error "no DC there" 60 "cannot connect" "endpoint mapper" \
+    -- "${SYNC_ANY[@]}" --dc 127.0.0.9 --timeout 5 --retries 0
+  "$PY" "$HERE/live_sync.py" expect-error "not an RPC port (the KDC)" 60 "DCE/RPC" \
+    -- "${SYNC[@]}" --port 88 --timeout 5 --retries 0
+  unset PHSYNC_PASSWORD
+fi
+
 # ------------------------------------------------------------------------------------ captures
 step "replicate: impacket/NTLM (per object, whole NC), Samba/Kerberos (whole NC)"
 rm -rf "$OUTDIR/captures" "$OUTDIR/manifest.json"   # only what an earlier run wrote
 mkdir -p "$OUTDIR"
 KRB5_CONFIG="$WORK/krb5.conf" KRB5CCNAME="MEMORY:phsync-interop" PHSYNC_INTEROP_SMBCONF="$CONF" \
   "$PY" "$HERE/capture.py" plan.json truth.json "$OUTDIR"
+
+if [ "$CHECK" = 1 ]; then
+  step "phsync sync, incremental: the changes the captures made, from the stored watermark"
+  rc=0
+  PHSYNC_PASSWORD="$ADMINPW" "${SYNC[@]}" --state "$OUTDIR/sync.db" \
+    > "$OUTDIR/sync-ntlm-delta.jsonl" || rc=$?
+  # an account enabled in the delta without its password is a failure (exit 1) by design
+  [ "$rc" -le 1 ] || { echo "phsync sync exited $rc" >&2; exit 1; }
+fi
 
 if [ "$KEEP" = 1 ]; then
   cat > "$WORK/README" <<EOF
@@ -231,8 +296,6 @@ if [ "$CHECK" = 1 ]; then
   PHSYNC_INTEROP_DIR="$OUTDIR" cargo test --all-features --test interop -- --include-ignored --nocapture
 
   step "the phsync command on the captures, checked with hashlib"
-  cargo build --quiet --features cli --bin phsync
-  PHSYNC=${CARGO_TARGET_DIR:-$REPO/target}/debug/phsync
   for cap in $("$PY" -c 'import json,sys; print(" ".join(c["id"] for c in json.load(open(sys.argv[1]))["captures"]))' "$OUTDIR/manifest.json"); do
     # the key goes through the environment, never argv
     PHSYNC_SESSION_KEY=$("$PY" -c 'import json,sys; print([c["session_key_hex"] for c in json.load(open(sys.argv[1]))["captures"] if c["id"]==sys.argv[2]][0])' "$OUTDIR/manifest.json" "$cap") \
@@ -240,6 +303,12 @@ if [ "$CHECK" = 1 ]; then
       "$OUTDIR"/captures/"$cap"/reply-*.bin > "$OUTDIR/$cap.jsonl"
     "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "$cap" "$OUTDIR/$cap.jsonl"
   done
+
+  step "phsync sync outputs, checked with hashlib against the manifest"
+  for run in ntlm-full krb5-full proxy; do
+    "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "sync-$run" "$OUTDIR/sync-$run.jsonl"
+  done
+  "$PY" "$HERE/live_sync.py" check-delta "$OUTDIR/manifest.json" "$OUTDIR/sync-ntlm-delta.jsonl"
 
   step "incremental sync: phsync replay over full -> delta -> delta with one --state store"
   "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sequences"][0]["session_key_hex"])' \

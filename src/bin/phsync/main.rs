@@ -3,6 +3,8 @@
 //! ```text
 //! phsync                                   the bundled real capture (a Samba AD DC)
 //! phsync replay [OPTIONS] REPLY.bin ...    captured IDL_DRSGetNCChanges replies
+//! phsync sync --dc HOST --domain NAME --user USER [OPTIONS]
+//!                                          replicate from a domain controller
 //! phsync hash [--format F] [FILE|-]        NT hashes from secretsdump/pwdump, hashcat, bare hex
 //! phsync verify VERIFIER                   check a password (stdin) against a verifier
 //! phsync bench [--seconds N] [--threads N] every kernel this CPU runs vs the pbkdf2 crate
@@ -12,13 +14,15 @@
 //! summary and errors go to stderr. Exit status: 0 everything processed, 1 some input could not
 //! be read or some objects failed (after everything processable was printed and the state
 //! committed), 2 usage. Secrets never come from argv: session keys from `--session-key-file`
-//! or `PHSYNC_SESSION_KEY`, passwords from stdin.
+//! or `PHSYNC_SESSION_KEY`, the DC password from `--password-file` or `PHSYNC_PASSWORD`, the
+//! password to verify from stdin.
 
 mod bench;
 mod hash;
 mod keys;
 mod output;
 mod replay;
+mod sync;
 mod verify;
 
 use std::path::PathBuf;
@@ -41,6 +45,9 @@ struct Cli {
 enum Command {
     /// Decrypt captured IDL_DRSGetNCChanges replies and sync their accounts.
     Replay(replay::ReplayArgs),
+    /// Replicate from a domain controller (sealed DCE/RPC, NTLM or Kerberos) and sync every
+    /// account; with --state, later runs sync only what changed.
+    Sync(sync::SyncArgs),
     /// Sync NT hashes from other tools: secretsdump/pwdump, hashcat `user:hash`, bare hex.
     Hash(hash::HashArgs),
     /// Check a password (read from stdin) against a verifier: exit 0 if it verifies, 1 if
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
     let status = match cli.command {
         None => replay::bundled(),
         Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Sync(args)) => sync::run(args),
         Some(Command::Hash(args)) => hash::run(args),
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Bench(args)) => bench::run(args),

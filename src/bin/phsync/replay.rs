@@ -190,7 +190,7 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
 }
 
 /// Names every unreadable file and every failure class on stderr; the exit status.
-fn explain(report: &SyncReport, args: &PolicyArgs) -> Status {
+pub fn explain(report: &SyncReport, args: &PolicyArgs) -> Status {
     for (_, error) in &report.unreadable {
         eprintln!("phsync: {error}");
     }
