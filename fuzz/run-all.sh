@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-600}; shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(reply_decode decrypt_value supplemental prefix_table samba_nt_password dirsync_control repl_metadata verifier_parse nt_hash_hex drs_bind_reply epm_map_reply)
+[ ${#targets[@]} -eq 0 ] && targets=(reply_decode decrypt_value supplemental prefix_table samba_nt_password dirsync_control repl_metadata verifier_parse nt_hash_hex drs_bind_reply epm_map_reply dce_pdu)
 mkdir -p logs
 for t in "${targets[@]}"; do
   echo "=== $t ${secs}s $(date -u +%FT%TZ)"

@@ -39,6 +39,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("drs_bind_reply", drs_bind_reply),
     #[cfg(feature = "dc")]
     ("epm_map_reply", epm_map_reply),
+    #[cfg(feature = "dc")]
+    ("dce_pdu", dce_pdu),
 ];
 
 /// The session keys of the three real Samba captures (`tests/fixtures/samba-a/truth.json`), so
@@ -561,5 +563,57 @@ pub fn epm_map_reply(data: &[u8]) {
             assert!(e.offset <= data.len(), "{e}");
             let _ = e.to_string();
         }
+    }
+}
+
+/// `dce_pdu`: a whole fragment through the PDU splitter and the `bind_ack`/`fault`/`response`
+/// body readers, and the same bytes as everything an unauthenticated server says to a client
+/// association (bind, then one call): typed errors, never a panic, replies within the limit.
+#[cfg(feature = "dc")]
+pub fn dce_pdu(data: &[u8]) {
+    use phsync::dc::conn::Connection;
+    use phsync::dc::pdu::{self, Fragment, PacketType};
+    use std::io::{Cursor, Read, Write};
+
+    struct Server<'a>(Cursor<&'a [u8]>);
+    impl Read for Server<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl Write for Server<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    const LIMIT: usize = 4096;
+
+    if let Ok(f) = Fragment::parse(data) {
+        assert_eq!(f.header.frag_len as usize, data.len());
+        assert_eq!(f.token.len(), f.header.auth_len as usize);
+        match f.header.ptype {
+            PacketType::BindAck | PacketType::AlterContextResp => {
+                if let Ok(ack) = pdu::BindAck::parse(f.body) {
+                    assert!(ack.results.len() * 24 <= f.body.len());
+                }
+            }
+            PacketType::Fault => sink(pdu::fault_status(f.body).ok()),
+            PacketType::Response => sink(pdu::response_stub(f.body).ok()),
+            _ => {}
+        }
+    }
+    let server = Server(Cursor::new(data));
+    if let Ok(mut c) = Connection::bind_stream(
+        server,
+        "fuzz".into(),
+        phsync::dc::drsuapi::DRSUAPI_INTERFACE,
+        None,
+        LIMIT,
+    ) && let Ok(reply) = c.call(3, b"request stub")
+    {
+        assert!(reply.len() <= LIMIT);
     }
 }

@@ -60,6 +60,10 @@ pub struct SyncReport {
     pub watermark: Option<Watermark>,
     /// Why the watermark stopped short of the input's end, if it did.
     pub held_back: Option<HeldBack>,
+    /// The watermark of the last reply read, committed or not: where the store would be had
+    /// nothing held it back. Replies of extended operations (one object fetched out of band,
+    /// `ulExtendedRet` ≠ 0) neither set nor move it.
+    pub reached: Option<Watermark>,
 }
 
 /// Where [`DrsSync::run_to`] hands outcomes: implement it to make outcomes durable before
@@ -91,11 +95,19 @@ impl<F: FnMut(Outcome)> OutcomeSink for ClosureSink<F> {
 enum Pending {
     /// An object handed to the runner: its record before the outcome is known.
     Object(Option<ObjectUpdate>),
-    /// The end of reply `index`: `watermark` is `None` when it was unreadable.
-    ReplyEnd {
-        index: usize,
-        watermark: Option<Watermark>,
-    },
+    /// The end of reply `index`, and what it does to the watermark.
+    ReplyEnd { index: usize, mark: Mark },
+}
+
+/// What the end of a reply does to the watermark.
+enum Mark {
+    /// Moves it here (a reply of the replication cycle).
+    To(Watermark),
+    /// Holds it where it is for the rest of the run (the reply was unreadable).
+    Unreadable,
+    /// Leaves it alone: the reply of an extended operation (one object fetched out of band,
+    /// `ulExtendedRet` ≠ 0, MS-DRSR §4.1.10.2.12) is not part of the cycle.
+    Keep,
 }
 
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
@@ -144,16 +156,16 @@ impl<S: StateStore> Books<'_, S> {
     /// Commits every reply at the front of the queue whose outcomes were all delivered.
     fn drain_ends(&mut self) {
         while let Some(Pending::ReplyEnd { .. }) = self.pending.front() {
-            let Some(Pending::ReplyEnd { index, watermark }) = self.pending.pop_front() else {
+            let Some(Pending::ReplyEnd { index, mark }) = self.pending.pop_front() else {
                 unreachable!("front is a ReplyEnd");
             };
-            self.end_reply(index, watermark);
+            self.end_reply(index, mark);
         }
     }
 
-    fn end_reply(&mut self, index: usize, watermark: Option<Watermark>) {
+    fn end_reply(&mut self, index: usize, mark: Mark) {
         if self.report.held_back.is_none() {
-            if watermark.is_none() {
+            if matches!(mark, Mark::Unreadable) {
                 let error = self
                     .report
                     .unreadable
@@ -170,10 +182,9 @@ impl<S: StateStore> Books<'_, S> {
             }
         }
         self.failed_in_reply = 0;
-        let advance = if self.report.held_back.is_none() {
-            watermark.as_ref()
-        } else {
-            None
+        let advance = match (&mark, &self.report.held_back) {
+            (Mark::To(w), None) => Some(w),
+            _ => None,
         };
         if self.error.is_some() {
             return;
@@ -366,7 +377,7 @@ impl<S: StateStore> DrsSync<S> {
         let keys = &self.keys;
         let mut replies = replies.into_iter().enumerate();
         let mut objects = Vec::<crate::drs::ReplicatedObject>::new().into_iter();
-        let mut current: Option<(usize, Watermark)> = None;
+        let mut current: Option<(usize, Mark)> = None;
         let items = std::iter::from_fn(|| -> Option<SourceItem> {
             loop {
                 if books.borrow().error.is_some() {
@@ -389,26 +400,28 @@ impl<S: StateStore> DrsSync<S> {
                     return Some(merged.item);
                 }
                 let mut b = books.borrow_mut();
-                if let Some((index, watermark)) = current.take() {
-                    b.pending.push_back(Pending::ReplyEnd {
-                        index,
-                        watermark: Some(watermark),
-                    });
+                if let Some((index, mark)) = current.take() {
+                    b.pending.push_back(Pending::ReplyEnd { index, mark });
                 }
                 let (index, reply) = replies.next()?;
                 b.report.replies += 1;
                 match reply {
+                    Ok(reply) if reply.extended_ret() != 0 => {
+                        current = Some((index, Mark::Keep));
+                        objects = reply.into_objects().into_iter();
+                    }
                     Ok(reply) => {
                         let watermark = watermark_after(&reply, b.last_watermark.as_ref());
                         b.last_watermark = Some(watermark.clone());
-                        current = Some((index, watermark));
+                        b.report.reached = Some(watermark.clone());
+                        current = Some((index, Mark::To(watermark)));
                         objects = reply.into_objects().into_iter();
                     }
                     Err(e) => {
                         b.report.unreadable.push((index, e.to_string()));
                         b.pending.push_back(Pending::ReplyEnd {
                             index,
-                            watermark: None,
+                            mark: Mark::Unreadable,
                         });
                     }
                 }

@@ -392,3 +392,43 @@ fn a_reply_is_committed_only_after_its_outcomes_were_flushed() {
         assert_eq!(commits, n_replies, "chunk {chunk}");
     }
 }
+
+/// The reply of an extended operation (`EXOP_REPL_OBJ`: one object fetched out of band, as
+/// `phsync sync` does for an object a delta left without its password) updates that object's
+/// record but neither sets nor moves the cycle's watermark.
+#[test]
+fn extended_operation_replies_leave_the_watermark_alone() {
+    use crate::common::{capture, capture_key, samba_file, samba_truth};
+    let t = samba_truth();
+    let load = |id: &str| -> (SessionKey, Vec<Reply>) {
+        let c = capture(&t, id);
+        let replies = c["replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| Reply::decode(&samba_file(r["file"].as_str().unwrap())).unwrap())
+            .collect();
+        (capture_key(c), replies)
+    };
+    let (nc_key, nc) = load("impacket-ntlm-nc");
+    let (exop_key, exop) = load("impacket-ntlm-exop");
+    assert!(exop.iter().all(|r| r.extended_ret() != 0));
+    assert!(nc.iter().all(|r| r.extended_ret() == 0));
+
+    let mut sync = DrsSync::new(MemoryStore::new(), vec![nc_key]);
+    let (_, full) = run_phase(&mut sync, policy(), nc.clone());
+    let after_full = sync.store().watermark().unwrap().unwrap();
+    assert_eq!(Some(&after_full), full.watermark.as_ref());
+    assert_eq!(full.reached, full.watermark);
+
+    let mut sync = DrsSync::new(sync.into_store(), vec![exop_key]);
+    let (out, report) = run_phase(&mut sync, policy(), exop.clone());
+    assert_eq!(out.len(), exop.len(), "one outcome per fetched object");
+    assert_eq!(report.committed, exop.len());
+    assert_eq!((report.watermark, report.reached), (None, None));
+    assert_eq!(sync.store().watermark().unwrap().unwrap(), after_full);
+    assert!(
+        out.iter().all(|o| !matches!(o, Outcome::Failed { .. })),
+        "{out:?}"
+    );
+}

@@ -320,4 +320,7 @@ fn absorb(total: &mut SyncReport, r: SyncReport) {
     if r.held_back.is_some() {
         total.held_back = r.held_back;
     }
+    if r.reached.is_some() {
+        total.reached = r.reached;
+    }
 }
