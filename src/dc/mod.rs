@@ -23,5 +23,5 @@ pub mod session;
 
 pub use auth::{Identity, Mechanism};
 pub use error::DcError;
-pub use replication::{CycleOptions, PHS_ATTRIBUTES, Position, Replication, Schema};
+pub use replication::{CycleOptions, PHS_ATTRIBUTES, Position, Replication, Schema, fetch_object};
 pub use session::{DcConfig, Session};

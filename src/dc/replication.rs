@@ -158,6 +158,31 @@ impl Schema {
     }
 }
 
+/// One object, whole and with its secrets, by GUID (`EXOP_REPL_OBJ`, MS-DRSR §4.1.10.6.10 —
+/// the request secretsdump makes per account). For an object an incremental reply named
+/// without its password (enabled, or unknown to the store): its reply has `ulExtendedRet` set,
+/// so [`crate::batch::DrsSync`] merges it without moving the watermark.
+pub fn fetch_object(session: &mut Session, schema: &Schema, guid: Guid) -> Result<Reply, DcError> {
+    let request = GetNcChangesRequest {
+        dest_dsa: PHSYNC_DSA,
+        source_invocation_id: schema.source_invocation_id,
+        naming_context: NamingContext {
+            guid: Some(guid),
+            dn: String::new(),
+        },
+        usn_vec_from: UsnVector::default(),
+        up_to_date: Vec::new(),
+        flags: req::DRS_INIT_SYNC | req::DRS_WRIT_REP,
+        max_objects: 1,
+        max_bytes: 0,
+        extended_op: req::EXOP_REPL_OBJ,
+        fsmo_info: 0,
+        partial_attribute_set: Vec::new(),
+        prefix_table: Vec::new(),
+    };
+    session.get_nc_changes(&request.encode(session.handle()))
+}
+
 /// The request of one chunk.
 fn request(options: &CycleOptions, schema: &Schema, position: &Position) -> GetNcChangesRequest {
     let mut flags = req::DRS_WRIT_REP | req::DRS_GET_ANC;

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use phsync::batch::{CancelToken, DrsSync, Runner, Summary, SyncReport};
+use phsync::batch::{
+    CancelToken, DrsSync, HeldBack, Outcome, OutcomeSink, Runner, Summary, SyncReport,
+};
 use phsync::dc::{
     CycleOptions, DcConfig, DcError, Identity, Mechanism, Position, Replication, Schema, Session,
+    fetch_object,
 };
 use phsync::drs::Reply;
 use phsync::state::{MemoryStore, SqliteStore, StateStore};
@@ -288,24 +291,167 @@ fn cycle<W: Write>(
         _ => Position::full(),
     };
     let key = session.session_key().clone();
-    let mut replication = Replication::start(session, options.clone(), schema, position);
+    let mut replication = Replication::start(session, options.clone(), schema.clone(), position);
+    let mut sync = DrsSync::new(store, vec![key.clone()]);
+    let mut held = Vec::new();
+    let sink = Withholding {
+        out: &mut *out,
+        held: &mut held,
+    };
+    let report = sync.run_to(runner, (&mut replication).map(Ok::<Reply, DcError>), sink);
+    let (error, session) = replication.finish();
+    let mut report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            for o in &held {
+                out.write(o);
+            }
+            return (
+                sync.into_store(),
+                SyncReport::default(),
+                Some(Stop::Store(e)),
+            );
+        }
+    };
+    let mut store = sync.into_store();
+    let Some(mut session) = session.filter(|_| error.is_none()) else {
+        for o in &held {
+            out.write(o);
+        }
+        return (store, report, error.map(Stop::Dc));
+    };
+    if !held.is_empty() {
+        let (s, resolved, stop) = follow_up(&mut session, &schema, store, key, held, runner, out);
+        store = s;
+        if let Some(stop) = stop {
+            return (store, report, Some(stop));
+        }
+        // Those objects' outcomes were counted as failures; they are now counted again as
+        // what the fetch gave, so take the failures back.
+        report.summary.total -= resolved.total;
+        report.summary.failed -= resolved.total;
+        for (reason, n) in &resolved.reasons {
+            if let Some(c) = report.summary.reasons.get_mut(reason) {
+                *c -= n;
+            }
+        }
+        report.summary.reasons.retain(|_, n| *n > 0);
+        report.summary.absorb(&resolved.fetched);
+        // Only those objects held the watermark back: move it to where the cycle got.
+        if report.summary.failed == 0
+            && report.unreadable.is_empty()
+            && matches!(report.held_back, Some(HeldBack::FailedObjects { .. }))
+            && let Some(reached) = report.reached.clone()
+        {
+            if let Err(e) = store.commit(&[], Some(&reached)) {
+                return (store, report, Some(Stop::Store(e)));
+            }
+            report.watermark = Some(reached);
+            report.held_back = None;
+        }
+    }
+    if let Err(e) = session.close() {
+        eprintln!("phsync: unbind: {e}");
+    }
+    (store, report, None)
+}
+
+/// Passes outcomes through to the output, except failures that fetching the object can cure
+/// (a delta named it without its password, or the store does not know it): those wait for
+/// [`follow_up`].
+struct Withholding<'a, W: Write> {
+    out: &'a mut JsonLines<W>,
+    held: &'a mut Vec<Outcome>,
+}
+
+/// Reasons [`follow_up`] can cure.
+const CURABLE: [&str; 2] = ["password_not_replicated", "unknown_object"];
+
+impl<W: Write> OutcomeSink for Withholding<'_, W> {
+    fn outcome(&mut self, outcome: Outcome) {
+        let curable = matches!(outcome, Outcome::Failed { .. })
+            && outcome.reason().is_some_and(|r| CURABLE.contains(&r))
+            && outcome.identity().object_guid.is_some();
+        if curable {
+            self.held.push(outcome);
+        } else {
+            self.out.write(&outcome);
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        OutcomeSink::flush(&mut &mut *self.out)
+    }
+}
+
+/// What [`follow_up`] changed in the counts.
+struct Resolved {
+    /// The withheld failures that a fetch replaced, by reason.
+    reasons: std::collections::BTreeMap<&'static str, u64>,
+    total: u64,
+    /// The counts of the fetched objects' outcomes.
+    fetched: Summary,
+}
+
+/// Fetches each withheld object whole (`EXOP_REPL_OBJ`) and syncs it; an object that cannot
+/// be fetched keeps its failure.
+#[allow(clippy::too_many_arguments)]
+fn follow_up<W: Write>(
+    session: &mut Session,
+    schema: &Schema,
+    store: Box<dyn StateStore>,
+    key: phsync::drs::SessionKey,
+    held: Vec<Outcome>,
+    runner: &Runner<'_>,
+    out: &mut JsonLines<W>,
+) -> (Box<dyn StateStore>, Resolved, Option<Stop>) {
+    let mut resolved = Resolved {
+        reasons: Default::default(),
+        total: 0,
+        fetched: Summary::default(),
+    };
+    let mut replies = Vec::new();
+    for o in held {
+        let guid = o
+            .identity()
+            .object_guid
+            .as_deref()
+            .and_then(|g| g.parse().ok());
+        match guid.map(|g| fetch_object(session, schema, g)) {
+            Some(Ok(reply)) => {
+                if let Some(r) = o.reason() {
+                    *resolved.reasons.entry(r).or_default() += 1;
+                }
+                resolved.total += 1;
+                replies.push(reply);
+            }
+            Some(Err(e)) if !e.is_transient() => {
+                eprintln!(
+                    "phsync: fetching {}: {e}",
+                    o.identity().object_guid.as_deref().unwrap_or("?")
+                );
+                out.write(&o);
+            }
+            Some(Err(e)) => {
+                out.write(&o);
+                return (store, resolved, Some(Stop::Dc(e)));
+            }
+            None => out.write(&o),
+        }
+    }
     let mut sync = DrsSync::new(store, vec![key]);
     let report = sync.run_to(
         runner,
-        (&mut replication).map(Ok::<Reply, DcError>),
+        replies.into_iter().map(Ok::<Reply, DcError>),
         &mut *out,
     );
-    let (error, session) = replication.finish();
-    if error.is_none()
-        && let Some(s) = session
-        && let Err(e) = s.close()
-    {
-        eprintln!("phsync: unbind: {e}");
-    }
     let store = sync.into_store();
     match report {
-        Ok(r) => (store, r, error.map(Stop::Dc)),
-        Err(e) => (store, SyncReport::default(), Some(Stop::Store(e))),
+        Ok(r) => {
+            resolved.fetched = r.summary;
+            (store, resolved, None)
+        }
+        Err(e) => (store, resolved, Some(Stop::Store(e))),
     }
 }
 
