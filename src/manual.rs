@@ -85,6 +85,34 @@
 //! ([`crate::state`], feature `sqlite`) is the default store: one inspectable file, atomic
 //! commits, memory bounded by its page cache (1M objects: 33 MiB peak RSS, BENCHMARKS.md).
 //!
+//! ## How phsync talks to a domain controller, and why so
+//! [`crate::dc`] (feature `dc`) is a blocking client of the DC's DRSUAPI interface: the
+//! endpoint mapper on TCP 135 names the port (MS-RPCE §2.1.1.1), the association is bound with
+//! NTLM or Kerberos at packet privacy — every request and reply sealed, headers signed
+//! (MS-RPCE §3.3.1.5.2) — because the replicated secrets are only RC4-wrapped under the
+//! session key and a network observer must not get even that. The security packages are the
+//! `sspi` crate's; phsync writes the RPC glue and carries the KDC exchanges itself (TCP, RFC
+//! 4120 §7.2.2), so no async runtime and no HTTP client come along.
+//!
+//! The request asks for a partial attribute set of what the policy reads
+//! ([`crate::dc::PHS_ATTRIBUTES`]): identity, account state and the secrets, not the whole
+//! object. ATTRTYPs only mean something against a prefix table (MS-DRSR §5.16.4), and a DC
+//! checks the table the request sends against its schema, so a one-object probe reads the DC's
+//! own table first and the cycle sends it back. Replies stream over a channel of two from a
+//! thread that does the network and the decoding, so hashing overlaps the next round trip and
+//! memory stays at a few chunks whatever the domain's size.
+//!
+//! Failures are typed ([`crate::dc::DcError`]): bad credentials, a refused bind, a fault or a
+//! WERROR with its plain meaning (`ERROR_DS_DRA_ACCESS_DENIED`: the account lacks the
+//! replication rights; `ERROR_DS_DRA_BAD_DN`: not this DC's naming context), a timeout, a
+//! port that does not speak DCE/RPC. A connection that drops ([`crate::dc::DcError::is_transient`])
+//! is opened again and the cycle resumes from the watermark the store last committed: the
+//! replies before it were delivered and committed, the one in flight is asked for again (the
+//! DC may resend objects it had already sent; the merge makes that idempotent). An object a
+//! delta names without its password — an account just enabled, or one the store does not know
+//! — is fetched whole with `EXOP_REPL_OBJ`, whose reply updates the object but never the
+//! watermark (`ulExtendedRet` ≠ 0: not part of the cycle).
+//!
 //! ## Why memory stays bounded
 //! The runner reads a chunk (4096 accounts by default) at a time and keeps at most two chunks
 //! alive — one being hashed while the next is read — so memory does not grow with the input:

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Whole-NC replication from a live Samba AD DC: phsync sync against impacket, same DC, same run.
+
+  bench_sync.py WORKDIR PHSYNC USERS [ROUNDS]
+
+WORKDIR is a DC left running by `tools/interop/run.sh --keep` (its plan.json, dc/etc/smb.conf).
+First brings the domain to USERS extra users (bench.NNNNN, random passwords, created through
+Samba's own bindings on the running DC's sam.ldb: Samba hashes them). Then, ROUNDS times each
+(default 3), alternating:
+
+  phsync   `phsync sync --quiet --iterations 1000` over NTLM, whole domain NC, no state store:
+           EPM, bind, DRSBind, probe, the NC in chunks of 1000 objects with the PHS partial
+           attribute set, decryption of every secret, PBKDF2 of every synced account, JSON out.
+  impacket impacket's drsuapi over NTLM at packet privacy, the same partial attribute set and
+           chunking (as tools/interop/capture.py's NC capture), each reply parsed by impacket's
+           NDR layer (`dce.request`): no decryption, no hashing (less work than phsync does).
+
+Prints objects/s per round and the medians, as a Markdown table row for BENCHMARKS.md.
+"""
+
+import json
+import os
+import random
+import statistics
+import string
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def populate(smb_conf, users):
+    from samba import param
+    from samba.auth import system_session
+    from samba.samdb import SamDB
+    lp = param.LoadParm()
+    lp.load(smb_conf)
+    db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+    have = len(db.search(base=db.domain_dn(), expression="(sAMAccountName=bench.*)", attrs=["dn"]))
+    rng = random.Random("phsync-bench")
+    t0 = time.monotonic()
+    for i in range(have, users):
+        pw = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(14)) + "!a1"
+        db.newuser("bench.%05d" % i, pw, useusernameascn=True)
+    if users > have:
+        print("   created %d users in %.0fs" % (users - have, time.monotonic() - t0), flush=True)
+
+
+def run_phsync(phsync, plan):
+    env = dict(os.environ, PHSYNC_PASSWORD=plan["admin_password"])
+    dns = plan["realm"].lower()
+    t0 = time.monotonic()
+    p = subprocess.run([phsync, "sync", "--dc", "127.0.0.1", "--domain", dns, "--user", "Administrator",
+                        "--all-objects", "--quiet"], env=env, capture_output=True, check=True)
+    took = time.monotonic() - t0
+    return p.stdout.count(b"\n"), took
+
+
+def run_impacket(plan, truth):
+    from capture import DEST_DSA, PAS_OIDS, attrtyp, impacket_bind, impacket_dsname
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.dcerpc.v5.dtypes import NULL
+    from impacket.uuid import string_to_bin
+    t0 = time.monotonic()
+    dce, handle, _, _ = impacket_bind(plan)
+    # the server's prefix table, from a one-object request (as phsync's probe)
+    req = drsuapi.DRSGetNCChanges()
+    req["hDrs"] = handle
+    req["dwInVersion"] = 8
+    req["pmsgIn"]["tag"] = 8
+    v8 = req["pmsgIn"]["V8"]
+    v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
+    v8["uuidInvocIdSrc"] = string_to_bin(DEST_DSA)
+    v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
+    v8["ulFlags"] = drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP
+    v8["cMaxObjects"] = 1
+    v8["ulExtendedOp"] = drsuapi.EXOP_REPL_OBJ
+    v8["pPartialAttrSet"] = NULL
+    v8["PrefixTableDest"]["PrefixCount"] = 0
+    v8["PrefixTableDest"]["pPrefixEntry"] = NULL
+    v8["pPartialAttrSetEx1"] = NULL
+    v8["pUpToDateVecDest"] = NULL
+    r = dce.request(req)
+    entries = r["pmsgOut"]["V6"]["PrefixTableSrc"]["pPrefixEntry"]
+    prefixes = [(e["ndx"], bytes(e["prefix"]["elements"])) for e in entries]
+    from capture import impacket_pas
+    pas, table = impacket_pas(prefixes)
+    objects = 0
+    hwm = (0, 0, 0)
+    while True:
+        req = drsuapi.DRSGetNCChanges()
+        req["hDrs"] = handle
+        req["dwInVersion"] = 8
+        req["pmsgIn"]["tag"] = 8
+        v8 = req["pmsgIn"]["V8"]
+        v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
+        v8["uuidInvocIdSrc"] = string_to_bin(truth["invocation_id"])
+        v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
+        v8["usnvecFrom"]["usnHighObjUpdate"] = hwm[0]
+        v8["usnvecFrom"]["usnReserved"] = hwm[1]
+        v8["usnvecFrom"]["usnHighPropUpdate"] = hwm[2]
+        v8["pUpToDateVecDest"] = NULL
+        v8["ulFlags"] = (drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
+                         | drsuapi.DRS_NEVER_SYNCED)
+        v8["cMaxObjects"] = 1000
+        v8["cMaxBytes"] = 8 * 1024 * 1024
+        v8["ulExtendedOp"] = 0
+        v8["pPartialAttrSet"] = pas
+        v8["PrefixTableDest"]["PrefixCount"] = len(table)
+        v8["PrefixTableDest"]["pPrefixEntry"] = table
+        v8["pPartialAttrSetEx1"] = NULL
+        r = dce.request(req)
+        out = r["pmsgOut"]["V6"]
+        objects += out["cNumObjects"]
+        w = out["usnvecTo"]
+        hwm = (w["usnHighObjUpdate"], w["usnReserved"], w["usnHighPropUpdate"])
+        if not out["fMoreData"]:
+            break
+    dce.disconnect()
+    return objects, time.monotonic() - t0
+
+
+def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit(__doc__)
+    work, phsync, users = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    rounds = int(sys.argv[4]) if len(sys.argv) == 5 else 3
+    plan = json.load(open(os.path.join(work, "plan.json")))
+    truth = json.load(open(os.path.join(work, "truth.json")))
+    populate(os.path.join(work, "dc", "etc", "smb.conf"), users)
+    rates = {"phsync": [], "impacket": []}
+    for i in range(rounds):
+        for name, fn in (("phsync", lambda: run_phsync(phsync, plan)), ("impacket", lambda: run_impacket(plan, truth))):
+            n, took = fn()
+            rates[name].append(n / took)
+            print("   round %d %-8s %6d objects in %6.2fs: %8.0f objects/s" % (i + 1, name, n, took, n / took),
+                  flush=True)
+    p, q = statistics.median(rates["phsync"]), statistics.median(rates["impacket"])
+    print("| %d objects | %.0f objects/s | %.0f objects/s | %.1f× |" % (n, p, q, p / q))
+
+
+if __name__ == "__main__":
+    main()
