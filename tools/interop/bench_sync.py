@@ -12,8 +12,9 @@ Samba's own bindings on the running DC's sam.ldb: Samba hashes them). Then, ROUN
            EPM, bind, DRSBind, probe, the NC in chunks of 1000 objects with the PHS partial
            attribute set, decryption of every secret, PBKDF2 of every synced account, JSON out.
   impacket impacket's drsuapi over NTLM at packet privacy, the same partial attribute set and
-           chunking (as tools/interop/capture.py's NC capture), each reply parsed by impacket's
-           NDR layer (`dce.request`): no decryption, no hashing (less work than phsync does).
+           chunks of 200 objects (its NDR parser recurses per object: 1000 exceed Python's
+           recursion limit), each reply parsed by impacket's NDR layer (`dce.request`): no
+           decryption, no hashing (less work than phsync does).
 
 Prints objects/s per round and the medians, as a Markdown table row for BENCHMARKS.md.
 """
@@ -26,6 +27,11 @@ import string
 import subprocess
 import sys
 import time
+
+# impacket's NDR layer recurses once per object of a reply (the REPLENTINFLIST chain); at 1000
+# objects a reply exceeds Python's recursion limit, so impacket asks for 200 (raised limit).
+IMPACKET_CHUNK = 200
+sys.setrecursionlimit(20000)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -84,7 +90,7 @@ def run_impacket(plan, truth):
     v8["pUpToDateVecDest"] = NULL
     r = dce.request(req)
     entries = r["pmsgOut"]["V6"]["PrefixTableSrc"]["pPrefixEntry"]
-    prefixes = [(e["ndx"], bytes(e["prefix"]["elements"])) for e in entries]
+    prefixes = [(e["ndx"], b"".join(x if isinstance(x, bytes) else bytes([x]) for x in e["prefix"]["elements"])) for e in entries]
     from capture import impacket_pas
     pas, table = impacket_pas(prefixes)
     objects = 0
@@ -104,7 +110,7 @@ def run_impacket(plan, truth):
         v8["pUpToDateVecDest"] = NULL
         v8["ulFlags"] = (drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
                          | drsuapi.DRS_NEVER_SYNCED)
-        v8["cMaxObjects"] = 1000
+        v8["cMaxObjects"] = IMPACKET_CHUNK
         v8["cMaxBytes"] = 8 * 1024 * 1024
         v8["ulExtendedOp"] = 0
         v8["pPartialAttrSet"] = pas
