@@ -18,6 +18,7 @@ import os
 import sys
 
 from check_mainjob import expected_reason
+from common import exit_on_problems
 
 
 def verifier_matches(verifier, nt_hex):
@@ -78,11 +79,7 @@ def main():
         if rc != want_rc:
             problems.append("%s: exit status %d, expected %d" % (name, rc, want_rc))
         print("   %-8s %3d objects, exit %d" % (name, len(lines), rc))
-    if problems:
-        print("incremental: %d problem(s)" % len(problems))
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
+    exit_on_problems("incremental", problems)
     print("incremental: full -> delta -> delta with one state store: ok "
           "(every change as prescribed, verifiers recomputed with hashlib)")
 

@@ -8,6 +8,7 @@ replicates), of impacket (the NTLM client) and of phsync (the code under test).
 import json
 import os
 import struct
+import sys
 
 _M = 0xFFFFFFFF
 
@@ -95,3 +96,12 @@ def write_json(path, obj):
         json.dump(obj, f, indent=2, ensure_ascii=False, sort_keys=False)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def exit_on_problems(title, problems):
+    """Prints `title: N problem(s)` and each problem, then exits 1; returns if there are none."""
+    if problems:
+        print("%s: %d problem(s)" % (title, len(problems)))
+        for p in problems:
+            print("  " + p)
+        sys.exit(1)

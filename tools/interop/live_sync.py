@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+from common import exit_on_problems
+
 
 def drsuapi_port():
     from impacket.dcerpc.v5 import drsuapi, epm
@@ -121,6 +123,7 @@ def verifier_matches(verifier, nt_hash_hex):
 def check_delta(manifest_path, output_path):
     manifest = json.load(open(manifest_path))
     seq = manifest["sequences"][0]
+    accounts = {a["object_guid"]: a for a in manifest["accounts"]}
     changes = {}
     for phase in seq["phases"]:
         for c in phase["changes"]:
@@ -145,18 +148,13 @@ def check_delta(manifest_path, output_path):
                 c["sam_account_name"], c["change"], out["outcome"], out["reason"], c["outcome"], c["reason"]))
         if out["outcome"] == "synced" and not verifier_matches(out["verifier"], c["nt_hash"]):
             problems.append("%s: verifier does not match MD4 of the new password" % c["sam_account_name"])
-    accounts = {a["object_guid"]: a for a in manifest["accounts"]}
     known = set(accounts)
     for guid, got in by_guid.items():
         # An account whose only changes lie outside the partial attribute set (a logon stamp)
         # may come along; it must not be synced again.
         if guid in known and any((l["outcome"], l["reason"]) != ("skipped", "unchanged") for l in got):
             problems.append("unchanged account %s reported: %s" % (got[0]["sam_account_name"], got))
-    if problems:
-        print("incremental phsync sync: %d problem(s)" % len(problems))
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
+    exit_on_problems("incremental phsync sync", problems)
     print("   incremental phsync sync: %d changed accounts, each once, as expected; %d other objects"
           % (len(changes), sum(len(v) for v in by_guid.values())))
 
@@ -174,6 +172,7 @@ def main():
         expect_error(a[1], float(a[2]), a[3:sep], a[sep + 1:])
     elif a[0] == "check-delta" and len(a) == 3:
         check_delta(a[1], a[2])
+
     else:
         sys.exit(__doc__)
 

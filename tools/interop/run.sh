@@ -212,7 +212,7 @@ echo "   pid $SAMBA_PID"
 # (into a state store) and over Kerberos, the typed failures, and a connection cut mid-reply.
 if [ "$CHECK" = 1 ]; then
   mkdir -p "$OUTDIR"
-  rm -f "$OUTDIR"/sync-*
+  rm -f "$OUTDIR"/sync-* "$OUTDIR"/sync.db*
   DNS=$(plan dns_domain)
   export PHSYNC_PASSWORD="$ADMINPW"
   SYNC_BASE=("$PHSYNC" sync --user Administrator --iterations 100 --quiet)
