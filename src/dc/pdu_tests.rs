@@ -131,15 +131,13 @@ mod real_traffic {
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                let hex = f[3];
+                let mut bytes = vec![0u8; f[3].len() / 2];
+                crate::hex::decode_into(f[3].as_bytes(), &mut bytes).unwrap();
                 Recorded {
                     section: f[0].to_owned(),
                     from_server: f[1] == "s2c",
                     ptype: f[2].parse().unwrap(),
-                    bytes: (0..hex.len())
-                        .step_by(2)
-                        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                        .collect(),
+                    bytes,
                 }
             })
             .collect()

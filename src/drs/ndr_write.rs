@@ -128,10 +128,9 @@ pub(crate) mod testing {
             .1
             .trim();
         assert!(hex.len() % 2 == 0, "{name}: odd hex");
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-            .collect()
+        let mut out = vec![0u8; hex.len() / 2];
+        crate::hex::decode_into(hex.as_bytes(), &mut out).expect("hex");
+        out
     }
 
     /// Bytes impacket (tools/vectors/gen_drsuapi_vectors.py) fills alignment padding with.
