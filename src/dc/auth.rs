@@ -283,23 +283,8 @@ impl SecurityContext {
         token: &mut [u8],
         header_sign: bool,
     ) -> Result<(), DcError> {
-        let mut sig = vec![0u8; token.len()];
-        {
-            let mut bufs = buffers(head, stub, trailer, &mut sig, header_sign);
-            match &mut self.package {
-                Package::Ntlm(p, _) => p.encrypt_message(EncryptionFlags::empty(), &mut bufs),
-                Package::Kerberos(p, _) => p.encrypt_message(EncryptionFlags::empty(), &mut bufs),
-            }
-            .map_err(sspi_err("sealing"))?;
-        }
-        if sig.len() != token.len() {
-            return Err(DcError::TooLarge {
-                what: "signature",
-                len: sig.len(),
-            });
-        }
-        token.copy_from_slice(&sig);
-        Ok(())
+        let mut bufs = buffers(head, stub, trailer, token, header_sign);
+        self.message(true, &mut bufs).map_err(sspi_err("sealing"))
     }
 
     /// Checks the signature in `token` and decrypts `stub` in place.
@@ -312,12 +297,19 @@ impl SecurityContext {
         header_sign: bool,
     ) -> Result<(), DcError> {
         let mut bufs = buffers(head, stub, trailer, token, header_sign);
-        match &mut self.package {
-            Package::Ntlm(p, _) => p.decrypt_message(&mut bufs),
-            Package::Kerberos(p, _) => p.decrypt_message(&mut bufs),
+        self.message(false, &mut bufs)
+            .map_err(sspi_err("unsealing"))
+    }
+
+    /// `EncryptMessage` (`seal`) or `DecryptMessage` of the package.
+    fn message(&mut self, seal: bool, bufs: &mut [SecurityBufferRef<'_>]) -> sspi::Result<()> {
+        let flags = EncryptionFlags::empty();
+        match (&mut self.package, seal) {
+            (Package::Ntlm(p, _), true) => p.encrypt_message(flags, bufs).map(drop),
+            (Package::Ntlm(p, _), false) => p.decrypt_message(bufs).map(drop),
+            (Package::Kerberos(p, _), true) => p.encrypt_message(flags, bufs).map(drop),
+            (Package::Kerberos(p, _), false) => p.decrypt_message(bufs).map(drop),
         }
-        .map_err(sspi_err("unsealing"))?;
-        Ok(())
     }
 }
 

@@ -111,21 +111,7 @@ impl Schema {
     /// Reads the head of the naming context (one object, no secrets) and makes the partial
     /// attribute set from the server's prefix table.
     pub fn probe(session: &mut Session, options: &CycleOptions) -> Result<Schema, DcError> {
-        let probe = GetNcChangesRequest {
-            dest_dsa: PHSYNC_DSA,
-            source_invocation_id: Guid::NIL,
-            naming_context: options.naming_context.clone(),
-            usn_vec_from: UsnVector::default(),
-            up_to_date: Vec::new(),
-            flags: req::DRS_INIT_SYNC | req::DRS_WRIT_REP,
-            max_objects: 1,
-            max_bytes: 0,
-            extended_op: req::EXOP_REPL_OBJ,
-            fsmo_info: 0,
-            partial_attribute_set: Vec::new(),
-            prefix_table: Vec::new(),
-        };
-        let reply = session.get_nc_changes(&probe.encode(session.handle()))?;
+        let reply = whole_object(session, Guid::NIL, options.naming_context.clone())?;
         let table = reply.prefix_table();
         let mut partial_attribute_set = Vec::with_capacity(PHS_ATTRIBUTES.len());
         for a in PHS_ATTRIBUTES {
@@ -163,22 +149,28 @@ impl Schema {
 /// without its password (enabled, or unknown to the store): its reply has `ulExtendedRet` set,
 /// so [`crate::batch::DrsSync`] merges it without moving the watermark.
 pub fn fetch_object(session: &mut Session, schema: &Schema, guid: Guid) -> Result<Reply, DcError> {
+    let object = NamingContext {
+        guid: Some(guid),
+        dn: String::new(),
+    };
+    whole_object(session, schema.source_invocation_id, object)
+}
+
+/// `EXOP_REPL_OBJ` for one object, no attribute set: the object whole, and the DC's prefix
+/// table and invocation id with it.
+fn whole_object(
+    session: &mut Session,
+    source_invocation_id: Guid,
+    object: NamingContext,
+) -> Result<Reply, DcError> {
     let request = GetNcChangesRequest {
         dest_dsa: PHSYNC_DSA,
-        source_invocation_id: schema.source_invocation_id,
-        naming_context: NamingContext {
-            guid: Some(guid),
-            dn: String::new(),
-        },
-        usn_vec_from: UsnVector::default(),
-        up_to_date: Vec::new(),
+        source_invocation_id,
+        naming_context: object,
         flags: req::DRS_INIT_SYNC | req::DRS_WRIT_REP,
         max_objects: 1,
-        max_bytes: 0,
         extended_op: req::EXOP_REPL_OBJ,
-        fsmo_info: 0,
-        partial_attribute_set: Vec::new(),
-        prefix_table: Vec::new(),
+        ..GetNcChangesRequest::default()
     };
     session.get_nc_changes(&request.encode(session.handle()))
 }

@@ -87,14 +87,8 @@ pub fn run(args: HashArgs) -> Status {
     let format = args.format;
     let items = std::iter::from_fn(|| lines.next_item(format));
     let summary = runner.run(items, |o| out.write(&o));
-    bar.finish_and_clear();
-    match out.finish() {
-        Ok(true) => return Status::Ok,
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("phsync: {e}");
-            return Status::Failed;
-        }
+    if let Err(status) = output::end(&bar, &mut out) {
+        return status;
     }
     if !args.policy.quiet {
         output::summary("lines", &summary, 0, started);

@@ -119,3 +119,17 @@ pub fn summary(unit: &str, s: &Summary, hidden: u64, started: Instant) {
         reasons.join(", ")
     );
 }
+
+/// Ends a run's output: clears the bar and flushes stdout. `Err` carries the exit status when
+/// the run ends here: success if the reader went away (`| head`), failure if stdout failed.
+pub fn end<W: Write>(bar: &ProgressBar, out: &mut JsonLines<W>) -> Result<(), crate::Status> {
+    bar.finish_and_clear();
+    match out.finish() {
+        Ok(true) => Err(crate::Status::Ok),
+        Ok(false) => Ok(()),
+        Err(e) => {
+            eprintln!("phsync: {e}");
+            Err(crate::Status::Failed)
+        }
+    }
+}

@@ -167,14 +167,8 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
         });
         sync.run_to(&runner, rx, &mut out)
     });
-    bar.finish_and_clear();
-    match out.finish() {
-        Ok(true) => return Status::Ok, // the reader went away
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("phsync: {e}");
-            return Status::Failed;
-        }
+    if let Err(status) = output::end(&bar, &mut out) {
+        return status;
     }
     let report = match report {
         Ok(r) => r,

@@ -207,14 +207,8 @@ pub fn run(args: SyncArgs) -> Status {
             Some(stop) => break Some(stop),
         }
     };
-    bar.finish_and_clear();
-    match out.finish() {
-        Ok(true) => return Status::Ok,
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("phsync: {e}");
-            return Status::Failed;
-        }
+    if let Err(status) = output::end(&bar, &mut out) {
+        return status;
     }
     if !args.policy.quiet {
         output::summary("objects", &total.summary, out.hidden, started);
