@@ -261,16 +261,7 @@ pub fn decode_unbind_reply(stub: &[u8]) -> Result<(), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drs::ndr_write::testing::{assert_same_stub, vector};
-
-    const REQUESTS: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/dc_ndr.txt"
-    ));
-    const REPLIES: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/dc_replies.txt"
-    ));
+    use crate::drs::ndr_write::testing::{REPLIES, REQUESTS, assert_same_stub, vector};
 
     #[test]
     fn constants_print_as_their_specified_guids() {

@@ -265,16 +265,7 @@ fn parse_tower(octets: &[u8], base: usize) -> Result<TcpEndpoint, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drs::ndr_write::testing::{assert_same_stub, vector};
-
-    const REQUESTS: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/dc_ndr.txt"
-    ));
-    const REPLIES: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/dc_replies.txt"
-    ));
+    use crate::drs::ndr_write::testing::{REPLIES, REQUESTS, assert_same_stub, vector};
 
     fn drsuapi() -> InterfaceId {
         crate::dc::drsuapi::DRSUAPI_INTERFACE

@@ -118,6 +118,17 @@ impl Writer {
 pub(crate) mod testing {
     use super::Writer;
 
+    /// impacket's request stubs (`tools/vectors/gen_drsuapi_vectors.py`).
+    pub(crate) const REQUESTS: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/dc_ndr.txt"
+    ));
+    /// Samba's reply stubs (`tools/vectors/capture_dc_replies.py`).
+    pub(crate) const REPLIES: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/dc_replies.txt"
+    ));
+
     /// The bytes of `name = hex` in a vector file (`#` lines are comments).
     pub(crate) fn vector(file: &str, name: &str) -> Vec<u8> {
         let hex = file

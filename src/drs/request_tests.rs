@@ -4,12 +4,7 @@
 
 use super::*;
 use crate::drs::DsTime;
-use crate::drs::ndr_write::testing::{assert_same_stub, vector};
-
-const VECTORS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/dc_ndr.txt"
-));
+use crate::drs::ndr_write::testing::{REQUESTS as VECTORS, assert_same_stub, vector};
 
 const HANDLE: [u8; 20] = [
     0, 0, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e,
