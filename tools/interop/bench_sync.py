@@ -65,59 +65,25 @@ def run_phsync(phsync, plan):
 
 
 def run_impacket(plan, truth):
-    from capture import DEST_DSA, PAS_OIDS, attrtyp, impacket_bind, impacket_dsname
+    from capture import DEST_DSA, MAX_BYTES, impacket_bind, impacket_dsname, impacket_pas, v8_request
     from impacket.dcerpc.v5 import drsuapi
-    from impacket.dcerpc.v5.dtypes import NULL
-    from impacket.uuid import string_to_bin
     t0 = time.monotonic()
     dce, handle, _, _ = impacket_bind(plan)
+    nc = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
     # the server's prefix table, from a one-object request (as phsync's probe)
-    req = drsuapi.DRSGetNCChanges()
-    req["hDrs"] = handle
-    req["dwInVersion"] = 8
-    req["pmsgIn"]["tag"] = 8
-    v8 = req["pmsgIn"]["V8"]
-    v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
-    v8["uuidInvocIdSrc"] = string_to_bin(DEST_DSA)
-    v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
-    v8["ulFlags"] = drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP
-    v8["cMaxObjects"] = 1
-    v8["ulExtendedOp"] = drsuapi.EXOP_REPL_OBJ
-    v8["pPartialAttrSet"] = NULL
-    v8["PrefixTableDest"]["PrefixCount"] = 0
-    v8["PrefixTableDest"]["pPrefixEntry"] = NULL
-    v8["pPartialAttrSetEx1"] = NULL
-    v8["pUpToDateVecDest"] = NULL
-    r = dce.request(req)
+    r = dce.request(v8_request(handle, DEST_DSA, DEST_DSA, nc, (0, 0, 0),
+                               drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP, 1, 0,
+                               drsuapi.EXOP_REPL_OBJ))
     entries = r["pmsgOut"]["V6"]["PrefixTableSrc"]["pPrefixEntry"]
-    prefixes = [(e["ndx"], b"".join(x if isinstance(x, bytes) else bytes([x]) for x in e["prefix"]["elements"])) for e in entries]
-    from capture import impacket_pas
+    prefixes = [(e["ndx"], b"".join(x if isinstance(x, bytes) else bytes([x])
+                                    for x in e["prefix"]["elements"])) for e in entries]
     pas, table = impacket_pas(prefixes)
+    flags = drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC | drsuapi.DRS_NEVER_SYNCED
     objects = 0
     hwm = (0, 0, 0)
     while True:
-        req = drsuapi.DRSGetNCChanges()
-        req["hDrs"] = handle
-        req["dwInVersion"] = 8
-        req["pmsgIn"]["tag"] = 8
-        v8 = req["pmsgIn"]["V8"]
-        v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
-        v8["uuidInvocIdSrc"] = string_to_bin(truth["invocation_id"])
-        v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
-        v8["usnvecFrom"]["usnHighObjUpdate"] = hwm[0]
-        v8["usnvecFrom"]["usnReserved"] = hwm[1]
-        v8["usnvecFrom"]["usnHighPropUpdate"] = hwm[2]
-        v8["pUpToDateVecDest"] = NULL
-        v8["ulFlags"] = (drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP | drsuapi.DRS_GET_ANC
-                         | drsuapi.DRS_NEVER_SYNCED)
-        v8["cMaxObjects"] = IMPACKET_CHUNK
-        v8["cMaxBytes"] = 8 * 1024 * 1024
-        v8["ulExtendedOp"] = 0
-        v8["pPartialAttrSet"] = pas
-        v8["PrefixTableDest"]["PrefixCount"] = len(table)
-        v8["PrefixTableDest"]["pPrefixEntry"] = table
-        v8["pPartialAttrSetEx1"] = NULL
-        r = dce.request(req)
+        r = dce.request(v8_request(handle, DEST_DSA, truth["invocation_id"], nc, hwm, flags,
+                                   IMPACKET_CHUNK, MAX_BYTES, pas=pas, table=table))
         out = r["pmsgOut"]["V6"]
         objects += out["cNumObjects"]
         w = out["usnvecTo"]

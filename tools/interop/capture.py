@@ -153,20 +153,9 @@ def impacket_version():
     return version("impacket")
 
 
-def impacket_bind(plan):
-    from impacket.dcerpc.v5 import drsuapi, epm, transport
-    from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_LEVEL_PKT_PRIVACY
-    binding = epm.hept_map(HOST, drsuapi.MSRPC_UUID_DRSUAPI, protocol="ncacn_ip_tcp")
-    if "127.0.0.1" not in binding:
-        raise RuntimeError("endpoint mapper handed out a non-loopback binding: %s" % binding)
-    rpc = transport.DCERPCTransportFactory(binding)
-    rpc.set_credentials("Administrator", plan["admin_password"], plan["netbios_domain"], "", "")
-    dce = rpc.get_dce_rpc()
-    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
-    dce.connect()
-    dce.bind(drsuapi.MSRPC_UUID_DRSUAPI)
-
-    # DRSBind with the extensions secretsdump.py's RemoteOperations sends
+def drs_bind_request():
+    """IDL_DRSBind with the extensions secretsdump.py's RemoteOperations sends."""
+    from impacket.dcerpc.v5 import drsuapi
     ext = drsuapi.DRS_EXTENSIONS_INT()
     ext["cb"] = len(ext)
     ext["dwFlags"] = (drsuapi.DRS_EXT_GETCHGREQ_V6 | drsuapi.DRS_EXT_GETCHGREPLY_V6
@@ -182,7 +171,72 @@ def impacket_bind(plan):
     req["puuidClientDsa"] = drsuapi.NTDSAPI_CLIENT_GUID
     req["pextClient"]["cb"] = len(ext)
     req["pextClient"]["rgb"] = list(ext.getData())
-    resp = dce.request(req)
+    return req
+
+
+def v8_request(handle, dest, invoc, nc, usn, flags, max_objects, max_bytes, exop=0, pas=None,
+               table=(), cursors=()):
+    """IDL_DRSGetNCChanges with a DRS_MSG_GETCHGREQ_V8 (MS-DRSR 4.1.10.2.5): `usn` is usnvecFrom
+    (high obj, reserved, high prop), `cursors` the up-to-date vector [(dsa guid, usn)], `pas`
+    a PARTIAL_ATTR_VECTOR_V1_EXT or None, `table` the PrefixTableDest entries."""
+    from impacket.dcerpc.v5 import drsuapi
+    from impacket.dcerpc.v5.dtypes import NULL
+    from impacket.uuid import string_to_bin
+    req = drsuapi.DRSGetNCChanges()
+    req["hDrs"] = handle
+    req["dwInVersion"] = 8
+    req["pmsgIn"]["tag"] = 8
+    v8 = req["pmsgIn"]["V8"]
+    v8["uuidDsaObjDest"] = string_to_bin(dest)
+    v8["uuidInvocIdSrc"] = string_to_bin(invoc)
+    v8["pNC"] = nc
+    v8["usnvecFrom"]["usnHighObjUpdate"] = usn[0]
+    v8["usnvecFrom"]["usnReserved"] = usn[1]
+    v8["usnvecFrom"]["usnHighPropUpdate"] = usn[2]
+    if cursors:
+        utd = drsuapi.UPTODATE_VECTOR_V1_EXT()
+        utd["dwVersion"] = 1
+        utd["dwReserved1"] = 0
+        utd["cNumCursors"] = len(cursors)
+        utd["dwReserved2"] = 0
+        for guid, usn_prop in cursors:
+            c = drsuapi.UPTODATE_CURSOR_V1()
+            c["uuidDsa"] = string_to_bin(guid)
+            c["usnHighPropUpdate"] = usn_prop
+            utd["rgCursors"].append(c)
+        v8["pUpToDateVecDest"] = utd
+    else:
+        v8["pUpToDateVecDest"] = NULL
+    v8["ulFlags"] = flags
+    v8["cMaxObjects"] = max_objects
+    v8["cMaxBytes"] = max_bytes
+    v8["ulExtendedOp"] = exop
+    v8["pPartialAttrSet"] = pas if pas is not None else NULL
+    v8["PrefixTableDest"]["PrefixCount"] = len(table)
+    v8["PrefixTableDest"]["pPrefixEntry"] = list(table) if table else NULL
+    v8["pPartialAttrSetEx1"] = NULL
+    return req
+
+
+def impacket_connect(plan):
+    """DRSUAPI bound over NTLM at packet privacy (before IDL_DRSBind): (dce, binding)."""
+    from impacket.dcerpc.v5 import drsuapi, epm, transport
+    from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_LEVEL_PKT_PRIVACY
+    binding = epm.hept_map(HOST, drsuapi.MSRPC_UUID_DRSUAPI, protocol="ncacn_ip_tcp")
+    if "127.0.0.1" not in binding:
+        raise RuntimeError("endpoint mapper handed out a non-loopback binding: %s" % binding)
+    rpc = transport.DCERPCTransportFactory(binding)
+    rpc.set_credentials("Administrator", plan["admin_password"], plan["netbios_domain"], "", "")
+    dce = rpc.get_dce_rpc()
+    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    dce.connect()
+    dce.bind(drsuapi.MSRPC_UUID_DRSUAPI)
+    return dce, binding
+
+
+def impacket_bind(plan):
+    dce, binding = impacket_connect(plan)
+    resp = dce.request(drs_bind_request())
     handle = resp["phDrs"]
     key = dce.get_session_key()
     key = bytes(getattr(key, "contents", key))
@@ -210,30 +264,12 @@ def impacket_call(dce, request):
 
 def capture_impacket_exop(plan, truth, outdir):
     from impacket.dcerpc.v5 import drsuapi
-    from impacket.dcerpc.v5.dtypes import NULL
-    from impacket.uuid import string_to_bin
     cap = Capture(outdir, "impacket-ntlm-exop")
     dce, handle, binding, key = impacket_bind(plan)
     for sam, acc in truth["accounts"].items():
-        req = drsuapi.DRSGetNCChanges()
-        req["hDrs"] = handle
-        req["dwInVersion"] = 8
-        req["pmsgIn"]["tag"] = 8
-        v8 = req["pmsgIn"]["V8"]
-        v8["uuidDsaObjDest"] = string_to_bin(truth["ntds_dsa_guid"])
-        v8["uuidInvocIdSrc"] = string_to_bin(truth["ntds_dsa_guid"])
-        v8["pNC"] = impacket_dsname(acc["object_guid"])
-        v8["usnvecFrom"]["usnHighObjUpdate"] = 0
-        v8["usnvecFrom"]["usnHighPropUpdate"] = 0
-        v8["pUpToDateVecDest"] = NULL
-        v8["ulFlags"] = drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP
-        v8["cMaxObjects"] = 1
-        v8["cMaxBytes"] = 0
-        v8["ulExtendedOp"] = drsuapi.EXOP_REPL_OBJ
-        v8["pPartialAttrSet"] = NULL
-        v8["PrefixTableDest"]["PrefixCount"] = 0
-        v8["PrefixTableDest"]["pPrefixEntry"] = NULL
-        v8["pPartialAttrSetEx1"] = NULL
+        req = v8_request(handle, truth["ntds_dsa_guid"], truth["ntds_dsa_guid"],
+                         impacket_dsname(acc["object_guid"]), (0, 0, 0),
+                         drsuapi.DRS_INIT_SYNC | drsuapi.DRS_WRIT_REP, 1, 0, drsuapi.EXOP_REPL_OBJ)
         data, raw = impacket_call(dce, req)
         cap.save(data, raw, {"target_sam_account_name": sam})
     dce.disconnect()
@@ -273,30 +309,10 @@ def impacket_pas(server_prefixes):
 def impacket_nc_cycle(dce, handle, truth, cap, pas, table, hwm, flags, extra=None):
     """One replication cycle of the domain NC from `hwm` (usnvecFrom), chunk by chunk until
     fMoreData is 0. Returns the last reply's usnvecTo."""
-    from impacket.dcerpc.v5 import drsuapi
-    from impacket.dcerpc.v5.dtypes import NULL
-    from impacket.uuid import string_to_bin
     for _ in range(1000):
-        req = drsuapi.DRSGetNCChanges()
-        req["hDrs"] = handle
-        req["dwInVersion"] = 8
-        req["pmsgIn"]["tag"] = 8
-        v8 = req["pmsgIn"]["V8"]
-        v8["uuidDsaObjDest"] = string_to_bin(DEST_DSA)
-        v8["uuidInvocIdSrc"] = string_to_bin(truth["invocation_id"])
-        v8["pNC"] = impacket_dsname(truth["domain_guid"], truth["domain_dn"])
-        v8["usnvecFrom"]["usnHighObjUpdate"] = hwm[0]
-        v8["usnvecFrom"]["usnReserved"] = hwm[1]
-        v8["usnvecFrom"]["usnHighPropUpdate"] = hwm[2]
-        v8["pUpToDateVecDest"] = NULL
-        v8["ulFlags"] = flags
-        v8["cMaxObjects"] = CHUNK
-        v8["cMaxBytes"] = MAX_BYTES
-        v8["ulExtendedOp"] = 0
-        v8["pPartialAttrSet"] = pas
-        v8["PrefixTableDest"]["PrefixCount"] = len(table)
-        v8["PrefixTableDest"]["pPrefixEntry"] = table
-        v8["pPartialAttrSetEx1"] = NULL
+        req = v8_request(handle, DEST_DSA, truth["invocation_id"],
+                         impacket_dsname(truth["domain_guid"], truth["domain_dn"]), hwm, flags,
+                         CHUNK, MAX_BYTES, pas=pas, table=table)
         data, raw = impacket_call(dce, req)
         fn = cap.save(data, raw, {"usn_vec_from": list(hwm), **(extra or {})})
         c = fn.out_ctr

@@ -22,8 +22,12 @@ its WERROR and object count (Samba's own NDR parser) are printed: a live check o
 """
 
 import json
+import os
 import sys
 from struct import unpack
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from capture import drs_bind_request, impacket_connect  # noqa: E402  (tools/interop/capture.py)
 
 HOST = "127.0.0.1"
 
@@ -73,7 +77,6 @@ def main():
     out = []
 
     from impacket.dcerpc.v5 import drsuapi, epm, transport
-    from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_LEVEL_PKT_PRIVACY
 
     rpc = transport.DCERPCTransportFactory("ncacn_ip_tcp:%s[135]" % HOST)
     dce = rpc.get_dce_rpc()
@@ -87,27 +90,8 @@ def main():
                     data, raw_call(dce, req.opnum, data)))
     dce.disconnect()
 
-    binding = epm.hept_map(HOST, drsuapi.MSRPC_UUID_DRSUAPI, protocol="ncacn_ip_tcp")
-    rpc = transport.DCERPCTransportFactory(binding)
-    rpc.set_credentials("Administrator", plan["admin_password"], plan["netbios_domain"], "", "")
-    dce = rpc.get_dce_rpc()
-    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
-    dce.connect()
-    dce.bind(drsuapi.MSRPC_UUID_DRSUAPI)
-    ext = drsuapi.DRS_EXTENSIONS_INT()
-    ext["dwFlags"] = (drsuapi.DRS_EXT_GETCHGREQ_V6 | drsuapi.DRS_EXT_GETCHGREPLY_V6
-                      | drsuapi.DRS_EXT_GETCHGREQ_V8 | drsuapi.DRS_EXT_STRONG_ENCRYPTION
-                      | drsuapi.DRS_EXT_NONDOMAIN_NCS)
-    ext["SiteObjGuid"] = drsuapi.NULLGUID
-    ext["Pid"] = 0
-    ext["dwReplEpoch"] = 0
-    ext["dwFlagsExt"] = 0
-    ext["ConfigObjGUID"] = drsuapi.NULLGUID
-    ext["dwExtCaps"] = 0xFFFFFFFF
-    req = drsuapi.DRSBind()
-    req["puuidClientDsa"] = drsuapi.NTDSAPI_CLIENT_GUID
-    req["pextClient"]["cb"] = len(ext)
-    req["pextClient"]["rgb"] = list(ext.getData())
+    dce, _ = impacket_connect(plan)
+    req = drs_bind_request()
     data = req.getData()
     reply = raw_call(dce, req.opnum, data)
     out.append(("drs_bind", "IDL_DRSBind, NTDSAPI_CLIENT_GUID, extensions as tools/interop/capture.py "

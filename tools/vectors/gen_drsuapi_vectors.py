@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 sys.path.insert(0, HERE)
 
-from capture import PAS_OIDS, impacket_pas  # noqa: E402  (tools/interop/capture.py)
+from capture import PAS_OIDS, drs_bind_request, impacket_pas, v8_request  # noqa: E402  (tools/interop/capture.py)
 from capture_dc_replies import epm_request  # noqa: E402
 
 HANDLE = bytes(4) + bytes(range(0x11, 0x21))
@@ -56,62 +56,8 @@ def dsname(guid, dn):
 
 
 def get_nc_changes(dest, invoc, nc, usn, cursors, flags, max_objects, max_bytes, exop, pas, table):
-    from impacket.dcerpc.v5 import drsuapi
-    from impacket.dcerpc.v5.dtypes import NULL
-    from impacket.uuid import string_to_bin
-    req = drsuapi.DRSGetNCChanges()
-    req["hDrs"] = HANDLE
-    req["dwInVersion"] = 8
-    req["pmsgIn"]["tag"] = 8
-    v8 = req["pmsgIn"]["V8"]
-    v8["uuidDsaObjDest"] = string_to_bin(dest)
-    v8["uuidInvocIdSrc"] = string_to_bin(invoc)
-    v8["pNC"] = nc
-    v8["usnvecFrom"]["usnHighObjUpdate"] = usn[0]
-    v8["usnvecFrom"]["usnReserved"] = usn[1]
-    v8["usnvecFrom"]["usnHighPropUpdate"] = usn[2]
-    if cursors:
-        utd = drsuapi.UPTODATE_VECTOR_V1_EXT()
-        utd["dwVersion"] = 1
-        utd["dwReserved1"] = 0
-        utd["cNumCursors"] = len(cursors)
-        utd["dwReserved2"] = 0
-        for guid, usn_prop in cursors:
-            c = drsuapi.UPTODATE_CURSOR_V1()
-            c["uuidDsa"] = string_to_bin(guid)
-            c["usnHighPropUpdate"] = usn_prop
-            utd["rgCursors"].append(c)
-        v8["pUpToDateVecDest"] = utd
-    else:
-        v8["pUpToDateVecDest"] = NULL
-    v8["ulFlags"] = flags
-    v8["cMaxObjects"] = max_objects
-    v8["cMaxBytes"] = max_bytes
-    v8["ulExtendedOp"] = exop
-    v8["pPartialAttrSet"] = pas if pas is not None else NULL
-    v8["PrefixTableDest"]["PrefixCount"] = len(table)
-    v8["PrefixTableDest"]["pPrefixEntry"] = table if table else NULL
-    v8["pPartialAttrSetEx1"] = NULL
-    return req
-
-
-def drs_bind():
-    from impacket.dcerpc.v5 import drsuapi
-    ext = drsuapi.DRS_EXTENSIONS_INT()
-    ext["dwFlags"] = (drsuapi.DRS_EXT_GETCHGREQ_V6 | drsuapi.DRS_EXT_GETCHGREPLY_V6
-                      | drsuapi.DRS_EXT_GETCHGREQ_V8 | drsuapi.DRS_EXT_STRONG_ENCRYPTION
-                      | drsuapi.DRS_EXT_NONDOMAIN_NCS)
-    ext["SiteObjGuid"] = drsuapi.NULLGUID
-    ext["Pid"] = 0
-    ext["dwReplEpoch"] = 0
-    ext["dwFlagsExt"] = 0
-    ext["ConfigObjGUID"] = drsuapi.NULLGUID
-    ext["dwExtCaps"] = 0xFFFFFFFF
-    req = drsuapi.DRSBind()
-    req["puuidClientDsa"] = drsuapi.NTDSAPI_CLIENT_GUID
-    req["pextClient"]["cb"] = len(ext)
-    req["pextClient"]["rgb"] = list(ext.getData())
-    return req
+    return v8_request(HANDLE, dest, invoc, nc, usn, flags, max_objects, max_bytes, exop, pas, table,
+                      cursors)
 
 
 def main():
@@ -141,7 +87,7 @@ def main():
         ("drs_bind",
          "IDL_DRSBind (capture.py impacket_bind): NTDSAPI_CLIENT_GUID, dwFlags GETCHGREQ_V6|GETCHGREPLY_V6|\n"
          "# GETCHGREQ_V8|STRONG_ENCRYPTION|NONDOMAIN_NCS, nil GUIDs, Pid/Epoch/FlagsExt 0, dwExtCaps 0xffffffff",
-         drs_bind()),
+         drs_bind_request()),
         ("drs_unbind", "IDL_DRSUnbind: handle %s" % HANDLE.hex(), None),
         ("ept_map_drsuapi",
          "ept_map (epm.hept_map): DRSUAPI e3514235-4b06-11d1-ab04-00c04fc2dcd2 v4.0, NDR v2,\n"
