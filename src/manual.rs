@@ -58,6 +58,13 @@
 //! part of the stamp because toggling "must change at next logon" alone must re-sync the flag.
 //! The state holds no secret, so it can be persisted anywhere.
 //!
+//! NT-hash files (secretsdump, pwdump, `pdbedit -L -w`) carry no such metadata. For them the
+//! store keeps the verifier last delivered per account (`state::VerifierStore`): re-deriving
+//! it with its own salt costs the one PBKDF2 that syncing would have cost, and a stolen store
+//! gives nothing Entra ID does not already hold — unlike storing the NT hash (pass-the-hash) or
+//! a fast fingerprint of it (a dictionary attack at HMAC speed). A changed password gets a
+//! fresh salt.
+//!
 //! ## How incremental replies are merged, and why the watermark waits
 //! After the first full replication, a sync engine asks the DC only for what changed since its
 //! watermark (MS-DRSR §4.1.10.2.1: `usnvecFrom` = the last `usnvecTo`). Such a reply carries,

@@ -77,6 +77,12 @@ impl Iterations {
     /// [`CloudVerifier::derive`]: crate::CloudVerifier::derive
     pub const MAX_PARSED: Iterations = Iterations(NonZeroU32::new(100_000).unwrap());
 
+    /// `u32::MAX`, the largest count: for [`CloudVerifier::parse_with_max_iterations`] when
+    /// every count is to be accepted.
+    ///
+    /// [`CloudVerifier::parse_with_max_iterations`]: crate::CloudVerifier::parse_with_max_iterations
+    pub const MAX: Iterations = Iterations(NonZeroU32::new(u32::MAX).unwrap());
+
     /// `None` for 0.
     pub const fn new(n: u32) -> Option<Iterations> {
         match NonZeroU32::new(n) {

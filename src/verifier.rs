@@ -118,8 +118,8 @@ impl CloudVerifier {
     }
 
     /// Parses a verifier string like `FromStr`, but accepts iteration counts up to `max`
-    /// instead of [`Iterations::MAX_PARSED`] (pass `Iterations::new(u32::MAX)` to accept
-    /// every count). Use it only for strings whose iteration count is trusted: verifying costs
+    /// instead of [`Iterations::MAX_PARSED`] (pass [`Iterations::MAX`] to accept every
+    /// count). Use it only for strings whose iteration count is trusted: verifying costs
     /// one PBKDF2 iteration per unit.
     ///
     /// # Errors

@@ -202,6 +202,92 @@ fn hash_reads_pwdump_hashcat_and_bare_lines_one_outcome_each() {
     }
 }
 
+/// Whether `verifier` is the `pbkdf2` crate's PBKDF2-HMAC-SHA256 of `nt_hex` (independent of
+/// phsync's kernels).
+fn reference_matches(verifier: &str, nt_hex: &str) -> bool {
+    let v: CloudVerifier = verifier.parse().unwrap();
+    let key: Vec<u8> = nt_hex
+        .to_ascii_uppercase()
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(&key, v.salt().as_bytes(), v.iterations().get(), &mut out);
+    &out == v.hash()
+}
+
+/// Samba's own export of a live DC's NT hashes (`pdbedit -L -w`, smbpasswd format), taken by
+/// `tools/interop/run.sh` before and after its directory changes; the expectations come from
+/// the harness's passwords (`live_sync.py hash-truth`), not from the export.
+#[test]
+fn hash_state_on_samba_exports_syncs_only_what_changed() {
+    let fixture = |f: &str| common::repo("tests/fixtures/samba-pdbedit").join(f);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("hash-truth.json")).unwrap())
+            .unwrap();
+    let accounts = truth["accounts"].as_object().unwrap();
+    let db = scratch("hash-state").join("state.db");
+    let db = db.to_str().unwrap();
+    for phase in ["before", "after"] {
+        let input = fixture(&format!("pdbedit-{phase}.txt"));
+        let out = phsync(
+            &[
+                "hash",
+                "--iterations",
+                "7",
+                "--state",
+                db,
+                input.to_str().unwrap(),
+            ],
+            b"",
+            &[],
+        );
+        assert!(out.status.success(), "{phase}: {}", stderr(&out));
+        let l = lines(&out);
+        for (sam, t) in accounts {
+            let got: Vec<&Value> = l
+                .iter()
+                .filter(|o| o["sam_account_name"] == **sam)
+                .collect();
+            let want = &t[phase];
+            if want.is_null() {
+                assert!(got.is_empty(), "{phase} {sam}: deleted, yet {got:?}");
+                continue;
+            }
+            assert_eq!(got.len(), 1, "{phase} {sam}");
+            let o = got[0];
+            assert_eq!(
+                (&o["outcome"], &o["reason"]),
+                (&want["outcome"], &want["reason"]),
+                "{phase} {sam}"
+            );
+            if o["outcome"] == "synced" {
+                let nt = want["nt_hash"].as_str().unwrap();
+                assert!(
+                    reference_matches(o["verifier"].as_str().unwrap(), nt),
+                    "{phase} {sam}"
+                );
+            }
+        }
+    }
+    // The same export once more: nothing left to sync.
+    let again = fixture("pdbedit-after.txt");
+    let out = phsync(
+        &[
+            "hash",
+            "--iterations",
+            "7",
+            "--state",
+            db,
+            again.to_str().unwrap(),
+        ],
+        b"",
+        &[],
+    );
+    assert!(out.status.success());
+    assert!(lines(&out).iter().all(|o| o["outcome"] != "synced"));
+}
+
 #[test]
 fn verify_exit_codes_and_iteration_bound() {
     let nt = NtHash::from_password("hunter2");

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::NtHash;
 pub use crate::state::{ObjectKind, PasswordStamp, SyncedPassword};
+use crate::{CloudVerifier, NtHash};
 
 /// Who an account is: the fields a sync engine needs to address it in the cloud.
 ///
@@ -93,6 +93,13 @@ pub struct SyncAccount {
     /// the account as `unchanged` when it equals [`SyncAccount::password_stamp`] (and
     /// pwdLastSet).
     pub last_synced: Option<SyncedPassword>,
+    /// The verifier a previous run delivered, as a `crate::state::VerifierStore` remembers it
+    /// (sources without a password stamp: NT-hash files). The runner derives the current NT
+    /// hash with its salt, in the same multi-lane batch as the other accounts: equal key, the
+    /// account is skipped as `unchanged`; otherwise it is synced with a fresh salt. A verifier
+    /// with another iteration count than the policy's is not checked (the account is synced
+    /// again with the policy's count).
+    pub last_verifier: Option<CloudVerifier>,
 }
 
 impl SyncAccount {
@@ -113,6 +120,7 @@ impl SyncAccount {
             password: PasswordState::Present(nt),
             password_stamp: None,
             last_synced: None,
+            last_verifier: None,
         }
     }
 }

@@ -84,7 +84,7 @@ pub trait OutcomeSink {
 }
 
 /// A closure as a sink.
-struct ClosureSink<F>(F);
+pub(super) struct ClosureSink<F>(pub(super) F);
 
 impl<F: FnMut(Outcome)> OutcomeSink for ClosureSink<F> {
     fn outcome(&mut self, outcome: Outcome) {

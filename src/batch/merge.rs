@@ -239,6 +239,7 @@ pub(crate) fn merge(
         password,
         password_stamp: record.password_stamp,
         last_synced: record.synced,
+        last_verifier: None,
     };
     Merged {
         item: Ok(account),

@@ -5,8 +5,9 @@
 //! SourceItem (account or source failure) ──policy──▶ skip / fail / hash ──core──▶ Outcome
 //! ```
 //!
-//! Sources: DRS replies (see `phsync::drs`), raw NT hashes ([`SyncAccount::from_nt_hash`]),
-//! and anything else that can fill a [`SyncAccount`].
+//! Sources: DRS replies (see `phsync::drs`; state and watermark through [`DrsSync`]), raw NT
+//! hashes ([`SyncAccount::from_nt_hash`]; change detection through [`VerifierSync`]), and
+//! anything else that can fill a [`SyncAccount`].
 
 mod account;
 mod drs_sync;
@@ -16,6 +17,7 @@ mod outcome;
 mod policy;
 mod runner;
 mod state;
+mod verifier_sync;
 
 pub use account::{
     FailReason, Identity, ObjectKind, PasswordStamp, PasswordState, SourceFailure, SourceItem,
@@ -32,3 +34,4 @@ pub use runner::{
     CancelToken, DEFAULT_CHUNK_SIZE, DEFAULT_SUB_BATCH, Outcomes, ProgressFn, Runner, Summary,
 };
 pub use state::SyncState;
+pub use verifier_sync::{DEFAULT_COMMIT_EVERY, VerifierSync, verifier_key};

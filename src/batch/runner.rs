@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use super::account::{FailReason, SourceItem, SyncAccount};
-use super::outcome::{Failure, Outcome, Record};
+use super::outcome::{Failure, Outcome, Record, SkipReason};
 use super::policy::{Decision, SyncPolicy, UF_SMARTCARD_REQUIRED};
 use super::state::SyncState;
-use crate::{CloudVerifier, Salt};
+use crate::{CloudVerifier, NtHash, Salt};
 
 /// Accounts read per chunk unless configured otherwise.
 pub const DEFAULT_CHUNK_SIZE: usize = 4096;
@@ -115,6 +115,17 @@ pub struct Runner<'a> {
     progress: Option<ProgressFn<'a>>,
     cancel: CancelToken,
     pool: Option<&'a rayon::ThreadPool>,
+}
+
+/// What hashing one account gave.
+#[derive(Clone)]
+enum Hashed {
+    /// A verifier with a fresh salt.
+    New(CloudVerifier),
+    /// The account's `last_verifier` is the verifier of its NT hash: nothing to sync.
+    Unchanged,
+    /// No verifier (cancelled, or no random salt).
+    Failed(Failure),
 }
 
 /// An account read and decided, waiting for its verifier (or already finished).
@@ -282,7 +293,7 @@ impl<'a> Runner<'a> {
                     account,
                     must_change_password,
                 } => match results.next() {
-                    Some(Ok(verifier)) => Outcome::Synced(Record {
+                    Some(Hashed::New(verifier)) => Outcome::Synced(Record {
                         smart_card_required: account.user_account_control.unwrap_or(0)
                             & UF_SMARTCARD_REQUIRED
                             != 0,
@@ -292,7 +303,12 @@ impl<'a> Runner<'a> {
                         verifier,
                         must_change_password,
                     }),
-                    Some(Err(failure)) => Outcome::Failed {
+                    Some(Hashed::Unchanged) => Outcome::Skipped {
+                        must_change_password: account.pwd_last_set == Some(0),
+                        identity: account.identity,
+                        reason: SkipReason::Unchanged,
+                    },
+                    Some(Hashed::Failed(failure)) => Outcome::Failed {
                         identity: account.identity,
                         failure,
                     },
@@ -302,45 +318,89 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    /// One verifier (or failure) per index in `work`, in order.
-    fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Result<CloudVerifier, Failure>> {
-        let iterations = self.policy.iterations;
+    /// One result per index in `work`, in order.
+    fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Hashed> {
         let job = || {
             work.par_chunks(self.sub_batch)
-                .flat_map_iter(|part| {
-                    let result = if self.cancel.is_cancelled() {
-                        Err(Failure {
-                            reason: FailReason::Cancelled,
-                            detail: "the run was cancelled before this account was hashed".into(),
-                        })
-                    } else {
-                        random_salts(part.len()).map(|salts| {
-                            let nts: Vec<_> = part
-                                .iter()
-                                .map(|&i| match &chunk[i] {
-                                    Slot::Hash { account, .. } => account
-                                        .password
-                                        .nt_hash()
-                                        .expect("the policy syncs only accounts with a hash"),
-                                    Slot::Done(_) => unreachable!("work holds Hash slots only"),
-                                })
-                                .collect();
-                            CloudVerifier::derive_many(&nts, &salts, iterations)
-                        })
-                    };
-                    let n = part.len();
-                    let items: Vec<Result<CloudVerifier, Failure>> = match result {
-                        Ok(vs) => vs.into_iter().map(Ok).collect(),
-                        Err(f) => vec![Err(f); n],
-                    };
-                    items
-                })
+                .flat_map_iter(|part| self.hash_part(chunk, part))
                 .collect()
         };
         match self.pool {
             Some(pool) => pool.install(job),
             None => job(),
         }
+    }
+
+    /// One sub-batch through the multi-lane core. Accounts with a `last_verifier` of the
+    /// policy's iteration count are derived with its salt, in the same call as the others;
+    /// those whose key differs (a new password) are derived once more with a fresh salt.
+    fn hash_part(&self, chunk: &[Slot], part: &[usize]) -> Vec<Hashed> {
+        let n = part.len();
+        if self.cancel.is_cancelled() {
+            let failure = Failure {
+                reason: FailReason::Cancelled,
+                detail: "the run was cancelled before this account was hashed".into(),
+            };
+            return vec![Hashed::Failed(failure); n];
+        }
+        let fresh = match random_salts(n) {
+            Ok(salts) => salts,
+            Err(failure) => return vec![Hashed::Failed(failure); n],
+        };
+        let iterations = self.policy.iterations;
+        let accounts: Vec<&SyncAccount> = part
+            .iter()
+            .map(|&i| match &chunk[i] {
+                Slot::Hash { account, .. } => account,
+                Slot::Done(_) => unreachable!("work holds Hash slots only"),
+            })
+            .collect();
+        let nts: Vec<&NtHash> = accounts
+            .iter()
+            .map(|a| {
+                a.password
+                    .nt_hash()
+                    .expect("the policy syncs only accounts with a hash")
+            })
+            .collect();
+        let check: Vec<Option<&CloudVerifier>> = accounts
+            .iter()
+            .map(|a| {
+                a.last_verifier
+                    .as_ref()
+                    .filter(|v| v.iterations() == iterations)
+            })
+            .collect();
+        let salts: Vec<Salt> = check
+            .iter()
+            .zip(&fresh)
+            .map(|(last, new)| last.map_or(*new, |v| *v.salt()))
+            .collect();
+        // `None`: a new password, derived again below.
+        let mut out: Vec<Option<Hashed>> = CloudVerifier::derive_many(&nts, &salts, iterations)
+            .into_iter()
+            .zip(&check)
+            .map(|(v, last)| match last {
+                // Constant time over the derived key (`CloudVerifier: PartialEq`).
+                Some(last) if v == **last => Some(Hashed::Unchanged),
+                Some(_) => None,
+                None => Some(Hashed::New(v)),
+            })
+            .collect();
+        let changed: Vec<usize> = (0..n).filter(|&k| out[k].is_none()).collect();
+        if !changed.is_empty() {
+            let nts: Vec<&NtHash> = changed.iter().map(|&k| nts[k]).collect();
+            let salts: Vec<Salt> = changed.iter().map(|&k| fresh[k]).collect();
+            for (&k, v) in changed
+                .iter()
+                .zip(CloudVerifier::derive_many(&nts, &salts, iterations))
+            {
+                out[k] = Some(Hashed::New(v));
+            }
+        }
+        out.into_iter()
+            .map(|h| h.expect("every changed account was derived again"))
+            .collect()
     }
 
     fn emit<F: FnMut(Outcome)>(&self, done: Vec<Outcome>, sink: &mut F, summary: &mut Summary) {

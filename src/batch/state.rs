@@ -22,7 +22,8 @@ struct Seen {
 /// all unchanged are skipped as `unchanged` instead of being hashed again.
 ///
 /// Keys are the account's source anchor (or objectGUID, SID, sAMAccountName, in that order
-/// of preference). Accounts without a stamp (raw NT-hash input) are always re-hashed.
+/// of preference). Accounts without a stamp (raw NT-hash input) are always re-hashed here; for
+/// them, use [`super::VerifierSync`], which remembers the verifier delivered instead.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncState {
     #[serde(default)]

@@ -323,6 +323,7 @@ pub fn account_from_entry(entry: &Entry, now_unix: i64) -> SourceItem {
         password,
         password_stamp,
         last_synced: None,
+        last_verifier: None,
     })
 }
 

@@ -1,9 +1,11 @@
 //! Stores that keep nothing on disk: [`MemoryStore`] (a map, for tests and short-lived
-//! embedders) and [`NoStore`] (remembers nothing: every run stands alone).
+//! embedders) and [`NoStore`] (remembers nothing: every run stands alone). Both also implement
+//! `super::VerifierStore` (in `verifiers.rs`).
 
 use std::collections::HashMap;
 
 use super::{ObjectRecord, ObjectUpdate, StateError, StateStore, Watermark};
+use crate::CloudVerifier;
 use crate::ad::Guid;
 
 /// Every record in a map in memory. Grows with the directory: for a few thousand objects or
@@ -12,7 +14,8 @@ use crate::ad::Guid;
 pub struct MemoryStore {
     objects: HashMap<Guid, ObjectRecord>,
     watermark: Option<Watermark>,
-    commits: u64,
+    pub(super) verifiers: HashMap<String, CloudVerifier>,
+    pub(super) commits: u64,
 }
 
 impl MemoryStore {
@@ -31,7 +34,13 @@ impl MemoryStore {
         self.objects.is_empty()
     }
 
-    /// Number of successful [`StateStore::commit`] calls.
+    /// Number of verifiers remembered (`super::VerifierStore`).
+    pub fn verifier_count(&self) -> usize {
+        self.verifiers.len()
+    }
+
+    /// Number of successful commits ([`StateStore::commit`] and
+    /// `VerifierStore::commit_verifiers`).
     pub fn commits(&self) -> u64 {
         self.commits
     }

@@ -9,22 +9,26 @@
 //! |---|---|
 //! | `record` | [`ObjectRecord`] and its parts: the per-object facts, no secrets |
 //! | `watermark` | [`Watermark`]: where replication of the naming context got to |
+//! | `verifiers` | [`VerifierStore`]: the verifier last delivered per account, for sources without replication stamps (NT-hash files) |
 //! | `memory` | [`MemoryStore`] and [`NoStore`] |
 //! | `sqlite` | [`SqliteStore`] (feature `sqlite`): SQLite through `rusqlite`, one transaction per reply |
 //!
 //! A sync engine plugs in its own storage by implementing [`StateStore`]: three methods, and
-//! one promise — [`StateStore::commit`] is atomic.
+//! one promise — [`StateStore::commit`] is atomic. Sources without replication metadata (NT-hash
+//! files) use [`VerifierStore`] instead, with the same promise.
 
 mod memory;
 mod record;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod verifiers;
 mod watermark;
 
 pub use memory::{MemoryStore, NoStore};
 pub use record::{ObjectKind, ObjectRecord, PasswordPresence, PasswordStamp, SyncedPassword};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use verifiers::{VerifierStore, VerifierUpdate};
 pub use watermark::{Cursor, Watermark};
 
 use crate::ad::Guid;

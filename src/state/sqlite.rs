@@ -22,14 +22,18 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use zeroize::Zeroizing;
+
 use super::{
     Cursor, ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp, StateError,
-    StateStore, SyncedPassword, Watermark,
+    StateStore, SyncedPassword, VerifierStore, VerifierUpdate, Watermark,
 };
 use crate::ad::{Guid, UsnVector};
+use crate::{CloudVerifier, Iterations};
 
-/// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes and reads. Version 1 (no `verifiers` table) is upgraded in
+/// place when opened.
+pub const SCHEMA_VERSION: i64 = 2;
 const APPLICATION_ID: i64 = 0x5048_5359;
 /// SQLite's page cache, in KiB (negative `cache_size` = KiB): bounds memory at any directory
 /// size.
@@ -70,6 +74,15 @@ CREATE TABLE up_to_date_cursors (
 ) WITHOUT ROWID;
 ";
 
+/// Added in schema 2: the verifier last delivered per account, for sources without replication
+/// metadata (`super::VerifierStore`).
+const SCHEMA_V2: &str = "
+CREATE TABLE verifiers (
+    account                   TEXT PRIMARY KEY NOT NULL,  -- VerifierSync's key (sam:…, sid:…)
+    verifier                  TEXT NOT NULL               -- v1;PPH1_MD4,<salt>,<iterations>,<hash>;
+) WITHOUT ROWID;
+";
+
 const COLUMNS: &str = "kind, sam_account_name, user_principal_name, distinguished_name, \
     object_sid, user_account_control, pwd_last_set, is_critical_system_object, is_deleted, \
     password, password_version, password_changed, synced_version, synced_changed, \
@@ -104,6 +117,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StateError> {
         let path_ref = path.as_ref();
         let path = path_ref.display().to_string();
+        create_private(path_ref).map_err(|e| StateError::Backend(Box::new(e)))?;
         let conn = Connection::open(path_ref).map_err(backend)?;
         let not_a_store = |why: String| StateError::NotAStore {
             path: path.clone(),
@@ -128,7 +142,7 @@ impl SqliteStore {
             .map_err(backend)?;
         if app_id == 0 && version == 0 && tables == 0 {
             conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; \
+                "BEGIN; {SCHEMA} {SCHEMA_V2} PRAGMA application_id = {APPLICATION_ID}; \
                  PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))
             .map_err(backend)?;
@@ -144,6 +158,18 @@ impl SqliteStore {
             });
         } else if version < 1 {
             return Err(not_a_store(format!("unknown schema version {version}")));
+        } else if version == 1 {
+            // BEGIN IMMEDIATE: two processes opening one v1 file upgrade it once.
+            conn.execute_batch("BEGIN IMMEDIATE;").map_err(backend)?;
+            let again: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(backend)?;
+            let upgrade = if again == 1 {
+                format!("{SCHEMA_V2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            } else {
+                "COMMIT;".to_owned()
+            };
+            conn.execute_batch(&upgrade).map_err(backend)?;
         }
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}; \
@@ -163,6 +189,21 @@ impl SqliteStore {
             .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
             .map_err(backend)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Creates `path` readable and writable by its owner only (mode 0600 on Unix) if it does not
+/// exist: the store holds verifiers (`super::VerifierStore`). SQLite gives its `-wal` and
+/// `-shm` files the database file's permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -377,6 +418,52 @@ impl StateStore for SqliteStore {
                     ],
                 )
                 .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+}
+
+impl VerifierStore for SqliteStore {
+    fn last_verifier(&self, key: &str) -> Result<Option<CloudVerifier>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT verifier FROM verifiers WHERE account = ?1")
+            .map_err(backend)?;
+        let text: Option<Zeroizing<String>> = stmt
+            .query_row(params![key], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(backend)?
+            .map(Zeroizing::new);
+        // Any count parses: the runner derives with a stored verifier only when its count is
+        // the policy's, so a tampered count costs no CPU (the account is just synced again).
+        text.map(|t| {
+            CloudVerifier::parse_with_max_iterations(&t, Iterations::MAX)
+                .map_err(|_| corrupt(key, "verifier"))
+        })
+        .transpose()
+    }
+
+    fn commit_verifiers(&mut self, updates: &[VerifierUpdate]) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(backend)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO verifiers (account, verifier) VALUES (?1, ?2)",
+                )
+                .map_err(backend)?;
+            let mut forget = tx
+                .prepare_cached("DELETE FROM verifiers WHERE account = ?1")
+                .map_err(backend)?;
+            for u in updates {
+                match &u.verifier {
+                    Some(v) => {
+                        let text = Zeroizing::new(v.to_string());
+                        put.execute(params![u.key, text.as_str()])
+                            .map_err(backend)?
+                    }
+                    None => forget.execute(params![u.key]).map_err(backend)?,
+                };
             }
         }
         tx.commit().map_err(backend)

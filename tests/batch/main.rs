@@ -12,3 +12,4 @@ mod crash;
 mod incremental;
 mod policy;
 mod samba;
+mod verifiers;

@@ -21,6 +21,18 @@
       outcome the manifest prescribes — except that an account enabled without its password in
       the delta is fetched whole and synced rather than failed — (verifiers recomputed with hashlib from the manifest's
       passwords), and no unchanged account appears other than as skipped/unchanged.
+
+  live_sync.py hash-truth MANIFEST OUT.json
+      What `phsync hash --state` must print for Samba's own export of the DC's NT hashes
+      (`pdbedit -L -w`, smbpasswd format) taken before and after the capture's directory
+      changes: per account and phase the outcome, the reason and the NT hash its verifier must
+      match (from the manifest's passwords, not from the export).
+
+  live_sync.py check-hash TRUTH.json BEFORE.jsonl AFTER.jsonl
+      Checks the two `phsync hash --state` outputs against hash-truth's expectations: every
+      account once (one not in that export, deleted or not yet created, not at all), its outcome and reason, every verifier
+      recomputed with hashlib. After the changes only the changed accounts are synced; the
+      others are skipped as unchanged (or for their earlier reason).
 """
 
 import hashlib
@@ -159,6 +171,82 @@ def check_delta(manifest_path, output_path):
           % (len(changes), sum(len(v) for v in by_guid.values())))
 
 
+def hash_reason(acct):
+    """The reason `phsync hash` gives an account of the manifest before any change; in the
+    smbpasswd export krbtgt is a disabled user account (its RID is not in the export)."""
+    if acct["role"] == "krbtgt":
+        return "disabled"
+    from check_mainjob import expected_reason
+    return expected_reason(acct)
+
+
+def hash_truth(manifest_path, out_path):
+    manifest = json.load(open(manifest_path))
+    changes = {}
+    for phase in manifest["sequences"][0]["phases"]:
+        for c in phase["changes"]:
+            changes[c["sam_account_name"]] = c   # a later change of the same account wins
+    truth = {"source": "tools/interop/live_sync.py hash-truth", "accounts": {}}
+    for acct in manifest["accounts"]:
+        sam = acct["sam_account_name"]
+        reason = hash_reason(acct)
+        before = {"outcome": "synced" if reason is None else "skipped", "reason": reason,
+                  "nt_hash": acct.get("nt_hash")}
+        c = changes.get(sam)
+        if c is None:
+            after = {"outcome": "skipped", "reason": "unchanged" if reason is None else reason,
+                     "nt_hash": None}
+        elif c["change"] == "deleted":
+            after = None   # gone from the export
+        elif (c["outcome"], c["reason"]) == ("failed", "password_not_replicated"):
+            # enabled again: it was skipped (and not remembered) while disabled
+            after = {"outcome": "synced", "reason": None, "nt_hash": acct["nt_hash"]}
+        else:
+            after = {"outcome": c["outcome"], "reason": c["reason"],
+                     "nt_hash": c.get("nt_hash") if c["outcome"] == "synced" else None}
+        truth["accounts"][sam] = {"before": before, "after": after}
+    for sam, c in changes.items():
+        if sam not in truth["accounts"]:   # created by the changes: not in the first export
+            truth["accounts"][sam] = {"before": None, "after": {
+                "outcome": c["outcome"], "reason": c["reason"],
+                "nt_hash": c.get("nt_hash") if c["outcome"] == "synced" else None}}
+    json.dump(truth, open(out_path, "w"), indent=1, sort_keys=True)
+
+
+def check_hash(truth_path, before_path, after_path):
+    truth = json.load(open(truth_path))["accounts"]
+    problems = []
+    counts = {}
+    for phase, path in (("before", before_path), ("after", after_path)):
+        by_sam = {}
+        for l in open(path, encoding="utf-8"):
+            if l.strip():
+                o = json.loads(l)
+                by_sam.setdefault(o["sam_account_name"], []).append(o)
+        for sam, t in truth.items():
+            want = t[phase]
+            got = by_sam.get(sam, [])
+            if want is None:
+                if got:
+                    problems.append("%s %s: not in this export, but %d output lines" % (phase, sam, len(got)))
+                continue
+            if len(got) != 1:
+                problems.append("%s %s: %d output lines" % (phase, sam, len(got)))
+                continue
+            o = got[0]
+            if (o["outcome"], o["reason"]) != (want["outcome"], want["reason"]):
+                problems.append("%s %s: %s/%s, expected %s/%s" % (
+                    phase, sam, o["outcome"], o["reason"], want["outcome"], want["reason"]))
+            elif o["outcome"] == "synced" and not verifier_matches(o["verifier"], want["nt_hash"]):
+                problems.append("%s %s: verifier does not match the manifest's password" % (phase, sam))
+            counts[(phase, o["outcome"])] = counts.get((phase, o["outcome"]), 0) + 1
+    exit_on_problems("phsync hash --state on pdbedit exports", problems)
+    print("   phsync hash --state: before %d synced, after %d synced (the changed accounts) and "
+          "%d skipped; verifiers recomputed with hashlib" % (
+              counts.get(("before", "synced"), 0), counts.get(("after", "synced"), 0),
+              counts.get(("after", "skipped"), 0)))
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -172,6 +260,10 @@ def main():
         expect_error(a[1], float(a[2]), a[3:sep], a[sep + 1:])
     elif a[0] == "check-delta" and len(a) == 3:
         check_delta(a[1], a[2])
+    elif a[0] == "hash-truth" and len(a) == 3:
+        hash_truth(a[1], a[2])
+    elif a[0] == "check-hash" and len(a) == 4:
+        check_hash(a[1], a[2], a[3])
 
     else:
         sys.exit(__doc__)

@@ -251,6 +251,12 @@ if [ "$CHECK" = 1 ]; then
   "$PY" "$HERE/live_sync.py" expect-error "not an RPC port (the KDC)" 60 "DCE/RPC" \
     -- "${SYNC[@]}" --port 88 --timeout 5 --retries 0
   unset PHSYNC_PASSWORD
+
+  step "phsync hash --state on Samba's own export of the DC's NT hashes (pdbedit -L -w)"
+  pdbedit -s "$CONF" -L -w > "$OUTDIR/pdbedit-before.txt"
+  rm -f "$OUTDIR"/hash.db*
+  "$PHSYNC" hash --quiet --iterations 100 --state "$OUTDIR/hash.db" "$OUTDIR/pdbedit-before.txt" \
+    > "$OUTDIR/hash-before.jsonl"
 fi
 
 # ------------------------------------------------------------------------------------ captures
@@ -266,6 +272,10 @@ if [ "$CHECK" = 1 ]; then
   step "phsync sync, incremental again: nothing changed, nothing reported"
   PHSYNC_PASSWORD="$ADMINPW" "${SYNC[@]}" --state "$OUTDIR/sync.db" > "$OUTDIR/sync-ntlm-none.jsonl"
   [ ! -s "$OUTDIR/sync-ntlm-none.jsonl" ] || { echo "a run with no changes reported:" >&2; cat "$OUTDIR/sync-ntlm-none.jsonl" >&2; exit 1; }
+  step "phsync hash --state on the export after the changes: the stored verifiers tell what changed"
+  pdbedit -s "$CONF" -L -w > "$OUTDIR/pdbedit-after.txt"
+  "$PHSYNC" hash --quiet --iterations 100 --state "$OUTDIR/hash.db" "$OUTDIR/pdbedit-after.txt" \
+    > "$OUTDIR/hash-after.jsonl"
 fi
 
 if [ "$KEEP" = 1 ]; then
@@ -308,6 +318,9 @@ if [ "$CHECK" = 1 ]; then
     "$PY" "$HERE/check_mainjob.py" "$OUTDIR/manifest.json" "sync-$run" "$OUTDIR/sync-$run.jsonl"
   done
   "$PY" "$HERE/live_sync.py" check-delta "$OUTDIR/manifest.json" "$OUTDIR/sync-ntlm-delta.jsonl"
+  "$PY" "$HERE/live_sync.py" hash-truth "$OUTDIR/manifest.json" "$OUTDIR/hash-truth.json"
+  "$PY" "$HERE/live_sync.py" check-hash "$OUTDIR/hash-truth.json" "$OUTDIR/hash-before.jsonl" \
+    "$OUTDIR/hash-after.jsonl"
 
   step "incremental sync: phsync replay over full -> delta -> delta with one --state store"
   "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["sequences"][0]["session_key_hex"])' \

@@ -19,6 +19,7 @@
 
 mod bench;
 mod hash;
+mod hash_formats;
 mod keys;
 mod output;
 mod replay;

@@ -109,8 +109,9 @@ pub fn summary(unit: &str, s: &Summary, hidden: u64, started: Instant) {
     } else {
         String::new()
     };
+    let memory = peak_memory_mib().map_or(String::new(), |m| format!("; peak memory {m} MiB"));
     eprintln!(
-        "phsync: {} {unit} in {:.2} s: {} synced, {} skipped, {} failed ({}){hidden}",
+        "phsync: {} {unit} in {:.2} s: {} synced, {} skipped, {} failed ({}){hidden}{memory}",
         s.total,
         started.elapsed().as_secs_f64(),
         s.synced,
@@ -118,6 +119,14 @@ pub fn summary(unit: &str, s: &Summary, hidden: u64, started: Instant) {
         s.failed,
         reasons.join(", ")
     );
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for operators sizing a sync server.
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.div_ceil(1024))
 }
 
 /// Ends a run's output: clears the bar and flushes stdout. `Err` carries the exit status when
