@@ -78,6 +78,11 @@ pub(crate) fn decode_fixed<const N: usize>(
     Ok(out)
 }
 
+/// The two lowercase hex digits of `b`.
+pub(crate) fn lower_pair(b: u8) -> [u8; 2] {
+    [digit(b >> 4, b'a'), digit(b, b'a')]
+}
+
 /// Appends the lowercase hex of `bytes` to `out`.
 pub(crate) fn push_lower(out: &mut String, bytes: &[u8]) {
     for &b in bytes {

@@ -14,9 +14,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 
 use super::account::SourceItem;
-use super::merge::merge;
+use super::merge::{Prepared, merge};
 use super::outcome::Outcome;
-use super::runner::{Runner, Summary};
+use super::read_ahead::{AHEAD, ReadAhead};
+use super::runner::{Runner, Summary, join};
 use crate::ad::Guid;
 use crate::drs::{Reply, SessionKey};
 use crate::state::{
@@ -108,6 +109,16 @@ enum Mark {
     /// Leaves it alone: the reply of an extended operation (one object fetched out of band,
     /// `ulExtendedRet` ≠ 0, MS-DRSR §4.1.10.2.12) is not part of the cycle.
     Keep,
+}
+
+/// A reply read ahead: what its end will do to the watermark once it is reached.
+enum Ahead {
+    /// A reply of the replication cycle: the watermark after it.
+    To(Watermark),
+    /// The reply of an extended operation.
+    Keep,
+    /// A reply that could not be read, and why.
+    Unreadable(String),
 }
 
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
@@ -376,70 +387,90 @@ impl<S: StateStore> DrsSync<S> {
         });
         let keys = &self.keys;
         let mut replies = replies.into_iter().enumerate();
-        let mut objects = Vec::<crate::drs::ReplicatedObject>::new().into_iter();
+        let mut objects = Vec::<Prepared>::new().into_iter();
         let mut current: Option<(usize, Mark)> = None;
-        let items = std::iter::from_fn(|| -> Option<SourceItem> {
-            loop {
-                if books.borrow().error.is_some() {
-                    return None;
-                }
-                if let Some(object) = objects.next() {
-                    let mut b = books.borrow_mut();
-                    let stored = match b.lookup(object.object_guid()) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            b.error = Some(e);
-                            return None;
+        let summary = std::thread::scope(|scope| {
+            // The next replies are read and decrypted in the background (`ReadAhead`); only
+            // the merge with the store runs on this thread.
+            let (mut ahead, helper) = ReadAhead::<(usize, Ahead)>::start(scope, keys);
+            let items = std::iter::from_fn(|| -> Option<SourceItem> {
+                loop {
+                    if books.borrow().error.is_some() {
+                        return None;
+                    }
+                    if let Some(object) = objects.next() {
+                        let mut b = books.borrow_mut();
+                        let stored = match b.lookup(object.guid()) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                b.error = Some(e);
+                                return None;
+                            }
+                        };
+                        let merged = merge(object, stored);
+                        if let Some(u) = &merged.update {
+                            b.remember(u);
                         }
-                    };
-                    let merged = merge(&object, keys, stored);
-                    if let Some(u) = &merged.update {
-                        b.remember(u);
+                        b.pending.push_back(Pending::Object(merged.update));
+                        return Some(merged.item);
                     }
-                    b.pending.push_back(Pending::Object(merged.update));
-                    return Some(merged.item);
+                    let mut b = books.borrow_mut();
+                    if let Some((index, mark)) = current.take() {
+                        b.pending.push_back(Pending::ReplyEnd { index, mark });
+                    }
+                    while ahead.len() < AHEAD {
+                        let Some((index, reply)) = replies.next() else {
+                            break;
+                        };
+                        let (tag, reply_objects) = match reply {
+                            Ok(reply) if reply.extended_ret() != 0 => {
+                                (Ahead::Keep, Some(reply.into_objects()))
+                            }
+                            Ok(reply) => {
+                                let watermark = watermark_after(&reply, b.last_watermark.as_ref());
+                                b.last_watermark = Some(watermark.clone());
+                                (Ahead::To(watermark), Some(reply.into_objects()))
+                            }
+                            Err(e) => (Ahead::Unreadable(e.to_string()), None),
+                        };
+                        ahead.push((index, tag), reply_objects);
+                    }
+                    let ((index, tag), prepared) = ahead.next()?;
+                    b.report.replies += 1;
+                    match tag {
+                        Ahead::Keep => current = Some((index, Mark::Keep)),
+                        Ahead::To(watermark) => {
+                            b.report.reached = Some(watermark.clone());
+                            current = Some((index, Mark::To(watermark)));
+                        }
+                        Ahead::Unreadable(error) => {
+                            b.report.unreadable.push((index, error));
+                            b.pending.push_back(Pending::ReplyEnd {
+                                index,
+                                mark: Mark::Unreadable,
+                            });
+                        }
+                    }
+                    objects = prepared.into_iter();
                 }
-                let mut b = books.borrow_mut();
-                if let Some((index, mark)) = current.take() {
-                    b.pending.push_back(Pending::ReplyEnd { index, mark });
+            });
+            let summary = runner.run(items, |outcome| {
+                {
+                    let mut b = books.borrow_mut();
+                    if b.end_ready() {
+                        flush_and_commit(&mut b, &mut sink);
+                    }
+                    b.take(&outcome);
                 }
-                let (index, reply) = replies.next()?;
-                b.report.replies += 1;
-                match reply {
-                    Ok(reply) if reply.extended_ret() != 0 => {
-                        current = Some((index, Mark::Keep));
-                        objects = reply.into_objects().into_iter();
-                    }
-                    Ok(reply) => {
-                        let watermark = watermark_after(&reply, b.last_watermark.as_ref());
-                        b.last_watermark = Some(watermark.clone());
-                        b.report.reached = Some(watermark.clone());
-                        current = Some((index, Mark::To(watermark)));
-                        objects = reply.into_objects().into_iter();
-                    }
-                    Err(e) => {
-                        b.report.unreadable.push((index, e.to_string()));
-                        b.pending.push_back(Pending::ReplyEnd {
-                            index,
-                            mark: Mark::Unreadable,
-                        });
-                    }
-                }
-            }
-        });
-        let summary = runner.run(items, |outcome| {
-            {
+                sink.outcome(outcome);
                 let mut b = books.borrow_mut();
                 if b.end_ready() {
                     flush_and_commit(&mut b, &mut sink);
                 }
-                b.take(&outcome);
-            }
-            sink.outcome(outcome);
-            let mut b = books.borrow_mut();
-            if b.end_ready() {
-                flush_and_commit(&mut b, &mut sink);
-            }
+            });
+            drop(ahead);
+            join(helper);
+            summary
         });
         let mut b = books.into_inner();
         if b.end_ready() {

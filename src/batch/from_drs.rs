@@ -3,7 +3,7 @@
 //! (With a state store, use [`super::DrsSync`].)
 
 use super::account::{Identity, SourceItem};
-use super::merge::merge;
+use super::merge::{Prepared, merge};
 use crate::drs::{ReplicatedObject, Reply, SessionKey};
 
 /// Base64 (RFC 4648, with padding) of the objectGUID's 16 wire bytes: the Entra ID
@@ -51,7 +51,7 @@ pub fn object_identity(object: &ReplicatedObject) -> Identity {
 /// supplementalCredentials and the per-entry DES of the histories makes decryption several
 /// times cheaper, and keeps a malformed Kerberos blob from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
-    merge(object, keys, None).item
+    merge(Prepared::read(object, keys), None).item
 }
 
 /// Every object of `reply`, in wire order, as stand-alone source items (see [`drs_item`]).

@@ -11,6 +11,8 @@
 
 use super::account::{FailReason, Identity, PasswordState, SourceFailure, SourceItem, SyncAccount};
 use super::from_drs::source_anchor;
+use crate::NtHash;
+use crate::ad::Guid;
 use crate::drs::{Attr, HashState, ReplicatedObject, Secrets, SessionKey};
 use crate::state::{ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp};
 
@@ -57,33 +59,24 @@ fn dn_is_tombstone(dn: &str) -> bool {
     dn.contains("\\0ADEL:") || dn.contains("\nDEL:")
 }
 
-/// The non-secret facts a delta carries, read once.
-struct Delta {
+/// The non-secret, fixed-size facts a delta carries.
+#[derive(Clone, Copy)]
+struct Flags {
     kind: Option<ObjectKind>,
-    sam_account_name: Carried<String>,
-    user_principal_name: Carried<String>,
     user_account_control: Carried<u32>,
     pwd_last_set: Carried<i64>,
     is_critical_system_object: Carried<bool>,
     is_deleted: Carried<bool>,
 }
 
-impl Delta {
-    fn read(object: &ReplicatedObject) -> Result<Delta, String> {
-        let string = |attr: Attr, value: fn(&ReplicatedObject) -> Option<String>| {
-            carried_bytes(object, attr).map(|v| v.and_then(|_| value(object)))
-        };
+impl Flags {
+    fn read(object: &ReplicatedObject) -> Result<Flags, String> {
         let classes = object
             .attribute(Attr::ObjectClass)
             .filter(|a| a.value_count() > 0)
             .map(|_| ObjectKind::from_object_classes(&object.object_classes()));
-        Ok(Delta {
+        Ok(Flags {
             kind: classes,
-            sam_account_name: string(Attr::SamAccountName, ReplicatedObject::sam_account_name),
-            user_principal_name: string(
-                Attr::UserPrincipalName,
-                ReplicatedObject::user_principal_name,
-            ),
             user_account_control: fixed::<4>(object, Attr::UserAccountControl)?
                 .map(|v| v.map(u32::from_le_bytes)),
             pwd_last_set: fixed::<8>(object, Attr::PwdLastSet)?.map(|v| v.map(i64::from_le_bytes)),
@@ -93,6 +86,116 @@ impl Delta {
                 .map(|v| v.map(|b| u32::from_le_bytes(b) != 0)),
         })
     }
+}
+
+/// What the delta says of the password.
+enum Password {
+    /// unicodePwd not carried.
+    NotCarried,
+    /// Carried with no value: the account has no password.
+    NoValue,
+    /// Carried and decrypted: the NT hash, or `None` when the decrypted attribute holds none.
+    Decrypted(Option<NtHash>),
+    /// Carried, and decryption failed (the error's text).
+    Failed(String),
+}
+
+/// Everything [`merge`] needs from one object that does not depend on the store, read and
+/// decrypted once. Independent of every other object, so the objects of a reply are prepared
+/// on the worker threads ([`prepare_all`]); only the merge with the stored record runs on the
+/// caller's thread, which owns the store.
+pub(crate) struct Prepared {
+    guid: Option<Guid>,
+    source_anchor: Option<String>,
+    guid_string: Option<String>,
+    sid: Option<String>,
+    dn: Option<String>,
+    /// Whether the DN is deletion-mangled.
+    dn_is_tombstone: bool,
+    sam_account_name: Carried<String>,
+    user_principal_name: Carried<String>,
+    flags: Result<Flags, String>,
+    stamp: Option<PasswordStamp>,
+    password: Password,
+}
+
+impl Prepared {
+    /// Reads `object`, decrypting its current password with `keys`.
+    pub(crate) fn read(object: &ReplicatedObject, keys: &[SessionKey]) -> Prepared {
+        let string = |attr: Attr, value: fn(&ReplicatedObject) -> Option<String>| {
+            carried_bytes(object, attr).map(|v| v.and_then(|_| value(object)))
+        };
+        let guid = object.object_guid();
+        let unicode_pwd = object.attribute(Attr::UnicodePwd);
+        let password = match unicode_pwd.as_ref().map(|a| a.value_count()) {
+            None => Password::NotCarried,
+            Some(0) => Password::NoValue,
+            Some(_) => match object.decrypt_selected(keys, Secrets::Current) {
+                Ok(account) => Password::Decrypted(match account.nt_hash_state() {
+                    HashState::Present(nt) => Some(nt.clone()),
+                    HashState::NoValue | HashState::Absent => None,
+                }),
+                Err(err) => Password::Failed(err.to_string()),
+            },
+        };
+        Prepared {
+            guid,
+            source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
+            guid_string: guid.map(|g| g.to_string()),
+            sid: object.sid().map(|s| s.to_string()),
+            dn: object.dn().map(str::to_owned),
+            dn_is_tombstone: object.dn().is_some_and(dn_is_tombstone),
+            sam_account_name: string(Attr::SamAccountName, ReplicatedObject::sam_account_name),
+            user_principal_name: string(
+                Attr::UserPrincipalName,
+                ReplicatedObject::user_principal_name,
+            ),
+            flags: Flags::read(object),
+            stamp: unicode_pwd
+                .as_ref()
+                .and_then(|a| a.metadata())
+                .map(|meta| PasswordStamp {
+                    version: meta.version(),
+                    changed_unix: meta.originating_time().to_unix_seconds(),
+                }),
+            password,
+        }
+    }
+
+    /// The objectGUID.
+    pub(crate) fn guid(&self) -> Option<Guid> {
+        self.guid
+    }
+
+    /// The identity, each name from this object or else from `record`.
+    fn identity(&self, record: Option<&ObjectRecord>) -> Identity {
+        let or_stored = |now: Option<&String>, stored: fn(&ObjectRecord) -> &Option<String>| {
+            now.cloned()
+                .or_else(|| record.and_then(|r| stored(r).clone()))
+        };
+        Identity {
+            source_anchor: self.source_anchor.clone(),
+            object_guid: self.guid_string.clone(),
+            sid: or_stored(self.sid.as_ref(), |r| &r.sid),
+            sam_account_name: or_stored(
+                self.sam_account_name.as_ref().and_then(Option::as_ref),
+                |r| &r.sam_account_name,
+            ),
+            user_principal_name: or_stored(
+                self.user_principal_name.as_ref().and_then(Option::as_ref),
+                |r| &r.user_principal_name,
+            ),
+            distinguished_name: or_stored(self.dn.as_ref(), |r| &r.distinguished_name),
+        }
+    }
+}
+
+/// Prepares every object of a reply, in order, consuming the objects.
+pub(crate) fn prepare_all(objects: Vec<ReplicatedObject>, keys: &[SessionKey]) -> Vec<Prepared> {
+    objects
+        .into_iter()
+        .map(|object| Prepared::read(&object, keys))
+        .collect()
 }
 
 fn apply<T>(slot: &mut Option<T>, carried: Carried<T>) {
@@ -106,21 +209,6 @@ fn rid_of(sid: &str) -> Option<u32> {
     last.parse().ok()
 }
 
-fn identity(object: &ReplicatedObject, record: Option<&ObjectRecord>) -> Identity {
-    let guid = object.object_guid();
-    let or_stored = |now: Option<String>, stored: fn(&ObjectRecord) -> &Option<String>| {
-        now.or_else(|| record.and_then(|r| stored(r).clone()))
-    };
-    Identity {
-        source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
-        object_guid: guid.map(|g| g.to_string()),
-        sid: or_stored(object.sid().map(|s| s.to_string()), |r| &r.sid),
-        sam_account_name: or_stored(object.sam_account_name(), |r| &r.sam_account_name),
-        user_principal_name: or_stored(object.user_principal_name(), |r| &r.user_principal_name),
-        distinguished_name: or_stored(object.dn().map(str::to_owned), |r| &r.distinguished_name),
-    }
-}
-
 fn failed(identity: Identity, reason: FailReason, detail: String) -> Merged {
     Merged {
         item: Err(Box::new(SourceFailure {
@@ -132,32 +220,26 @@ fn failed(identity: Identity, reason: FailReason, detail: String) -> Merged {
     }
 }
 
-/// Merges `object` (decrypting its current password with `keys`) with `stored`.
-pub(crate) fn merge(
-    object: &ReplicatedObject,
-    keys: &[SessionKey],
-    stored: Option<ObjectRecord>,
-) -> Merged {
-    let delta = match Delta::read(object) {
-        Ok(d) => d,
+/// Merges a prepared object with `stored`.
+pub(crate) fn merge(object: Prepared, stored: Option<ObjectRecord>) -> Merged {
+    let flags = match &object.flags {
+        Ok(flags) => *flags,
         Err(detail) => {
             return failed(
-                identity(object, stored.as_ref()),
+                object.identity(stored.as_ref()),
                 FailReason::InvalidAttribute,
-                detail,
+                detail.clone(),
             );
         }
     };
-    let dn = object.dn().map(str::to_owned);
-    let tombstone =
-        delta.is_deleted.flatten().unwrap_or(false) || dn.as_deref().is_some_and(dn_is_tombstone);
-    let kind = match (delta.kind, &stored) {
+    let tombstone = flags.is_deleted.flatten().unwrap_or(false) || object.dn_is_tombstone;
+    let kind = match (flags.kind, &stored) {
         (Some(k), _) => k,
         (None, Some(r)) => r.kind,
         (None, None) if tombstone => ObjectKind::Other,
         (None, None) => {
             return failed(
-                identity(object, None),
+                object.identity(None),
                 FailReason::UnknownObject,
                 "this reply carries only some of the object's attributes (an incremental \
                  reply) and nothing is stored about it: run a full sync with this state"
@@ -165,71 +247,71 @@ pub(crate) fn merge(
             );
         }
     };
+    let Prepared {
+        guid,
+        source_anchor,
+        guid_string,
+        sid,
+        dn,
+        sam_account_name,
+        user_principal_name,
+        stamp,
+        password,
+        flags: _,
+        dn_is_tombstone: _,
+    } = object;
     let mut record = stored.unwrap_or_else(|| ObjectRecord::new(kind));
     record.kind = kind;
-    apply(&mut record.sam_account_name, delta.sam_account_name);
-    apply(&mut record.user_principal_name, delta.user_principal_name);
-    apply(&mut record.user_account_control, delta.user_account_control);
-    apply(&mut record.pwd_last_set, delta.pwd_last_set);
-    if let Some(v) = delta.is_critical_system_object {
+    apply(&mut record.sam_account_name, sam_account_name);
+    apply(&mut record.user_principal_name, user_principal_name);
+    apply(&mut record.user_account_control, flags.user_account_control);
+    apply(&mut record.pwd_last_set, flags.pwd_last_set);
+    if let Some(v) = flags.is_critical_system_object {
         record.is_critical_system_object = v.unwrap_or(false);
     }
-    record.is_deleted = match delta.is_deleted {
+    record.is_deleted = match flags.is_deleted {
         Some(v) => v.unwrap_or(false) || tombstone,
         None => record.is_deleted || tombstone,
     };
     if dn.is_some() {
         record.distinguished_name = dn;
     }
-    if let Some(sid) = object.sid() {
-        record.sid = Some(sid.to_string());
+    if sid.is_some() {
+        record.sid = sid;
     }
-
-    let unicode_pwd = object.attribute(Attr::UnicodePwd);
-    if let Some(meta) = unicode_pwd.as_ref().and_then(|a| a.metadata()) {
-        record.password_stamp = Some(PasswordStamp {
-            version: meta.version(),
-            changed_unix: meta.originating_time().to_unix_seconds(),
-        });
+    if stamp.is_some() {
+        record.password_stamp = stamp;
     }
-    let password = match unicode_pwd.map(|a| a.value_count()) {
-        None => match record.password {
+    // Every name the object carried is in the record now; the others are the stored ones.
+    let identity = Identity {
+        source_anchor,
+        object_guid: guid_string,
+        sid: record.sid.clone(),
+        sam_account_name: record.sam_account_name.clone(),
+        user_principal_name: record.user_principal_name.clone(),
+        distinguished_name: record.distinguished_name.clone(),
+    };
+    let password = match password {
+        Password::NotCarried => match record.password {
             PasswordPresence::Present => PasswordState::NotReplicated,
             PasswordPresence::None => PasswordState::NoValue,
             PasswordPresence::Unknown => PasswordState::Absent,
         },
-        Some(0) => {
+        Password::NoValue => {
             record.password = PasswordPresence::None;
             PasswordState::NoValue
         }
-        Some(_) => match object.decrypt_selected(keys, Secrets::Current) {
-            Ok(account) => match account.nt_hash_state() {
-                HashState::Present(nt) => {
-                    record.password = PasswordPresence::Present;
-                    PasswordState::Present(nt.clone())
-                }
-                HashState::NoValue | HashState::Absent => PasswordState::NoValue,
-            },
-            Err(err) => {
-                return failed(
-                    identity(object, Some(&record)),
-                    FailReason::DecryptFailed,
-                    err.to_string(),
-                );
-            }
-        },
+        Password::Decrypted(Some(nt)) => {
+            record.password = PasswordPresence::Present;
+            PasswordState::Present(nt)
+        }
+        Password::Decrypted(None) => PasswordState::NoValue,
+        Password::Failed(detail) => {
+            return failed(identity, FailReason::DecryptFailed, detail);
+        }
     };
-
-    let guid = object.object_guid();
     let account = SyncAccount {
-        identity: Identity {
-            source_anchor: guid.map(|g| source_anchor(g.as_bytes())),
-            object_guid: guid.map(|g| g.to_string()),
-            sid: record.sid.clone(),
-            sam_account_name: record.sam_account_name.clone(),
-            user_principal_name: record.user_principal_name.clone(),
-            distinguished_name: record.distinguished_name.clone(),
-        },
+        identity,
         kind: record.kind,
         rid: record.sid.as_deref().and_then(rid_of),
         user_account_control: record.user_account_control,

@@ -15,6 +15,7 @@ mod from_drs;
 mod merge;
 mod outcome;
 mod policy;
+mod read_ahead;
 mod runner;
 mod state;
 mod verifier_sync;

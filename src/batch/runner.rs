@@ -4,8 +4,9 @@
 //! Inputs are read in chunks on the caller's thread, where the policy decides each account.
 //! The accounts to hash are split into sub-batches of a few dozen and spread over the rayon
 //! pool, where each sub-batch goes through the multi-lane core in one call. While chunk *k*
-//! is being hashed the caller's thread already reads chunk *k+1*, so decoding overlaps
-//! hashing. At most two chunks are alive at any time.
+//! is being hashed (one helper thread per run hands it to the pool) the caller's thread
+//! already reads chunk *k+1*, so decoding overlaps hashing. At most two chunks are alive at
+//! any time.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -192,6 +193,14 @@ impl<'a> Runner<'a> {
         &self.policy
     }
 
+    /// Runs `job` on this runner's pool (rayon's global one unless configured).
+    fn install<R: Send>(&self, job: impl FnOnce() -> R + Send) -> R {
+        match self.pool {
+            Some(pool) => pool.install(job),
+            None => job(),
+        }
+    }
+
     /// Runs over `inputs`, handing every outcome to `sink` in input order, and returns the
     /// counts. Reading the next chunk overlaps hashing the current one; the input iterator
     /// stays on the caller's thread, so it need not be `Send`.
@@ -203,18 +212,34 @@ impl<'a> Runner<'a> {
         let mut iter = inputs.into_iter();
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
-            let mut inflight = None;
+            // One helper thread for the whole run (not one per chunk): it hands each chunk to
+            // the pool and returns its outcomes, while this thread reads the next chunk.
+            let (to_hash, chunks) = std::sync::mpsc::sync_channel::<Vec<Slot>>(0);
+            let (to_emit, hashed) = std::sync::mpsc::sync_channel::<Vec<Outcome>>(0);
+            let helper = scope.spawn(move || {
+                for chunk in chunks {
+                    if to_emit.send(self.finish_chunk(chunk)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut inflight = false;
             loop {
                 let chunk = self.read_chunk(&mut iter);
-                if let Some(handle) = inflight.take() {
-                    let done = join(handle);
-                    self.emit(done, &mut sink, &mut summary);
+                if inflight {
+                    match hashed.recv() {
+                        Ok(done) => self.emit(done, &mut sink, &mut summary),
+                        // The helper panicked: re-raise its panic here.
+                        Err(_) => break,
+                    }
                 }
-                if chunk.is_empty() {
+                if chunk.is_empty() || to_hash.send(chunk).is_err() {
                     break;
                 }
-                inflight = Some(scope.spawn(|| self.finish_chunk(chunk)));
+                inflight = true;
             }
+            drop(to_hash);
+            join(helper);
         });
         summary.cancelled = self.cancel.is_cancelled();
         summary
@@ -320,15 +345,11 @@ impl<'a> Runner<'a> {
 
     /// One result per index in `work`, in order.
     fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Hashed> {
-        let job = || {
+        self.install(|| {
             work.par_chunks(self.sub_batch)
                 .flat_map_iter(|part| self.hash_part(chunk, part))
                 .collect()
-        };
-        match self.pool {
-            Some(pool) => pool.install(job),
-            None => job(),
-        }
+        })
     }
 
     /// One sub-batch through the multi-lane core. Accounts with a `last_verifier` of the
@@ -444,7 +465,7 @@ fn random_salts(n: usize) -> Result<Vec<Salt>, Failure> {
         .collect())
 }
 
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+pub(super) fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     match handle.join() {
         Ok(value) => value,
         Err(panic) => std::panic::resume_unwind(panic),

@@ -153,8 +153,8 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
     let mut sync = DrsSync::new(store, keys);
-    // Replies are read and decoded on their own thread, two ahead, while this one merges,
-    // decrypts and writes and the pool hashes: decoding overlaps the rest.
+    // Replies are read and decoded on their own thread, two ahead, while this one merges and
+    // writes, the library's read-ahead thread decrypts, and the pool hashes: a pipeline.
     let report = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         let input = &input;
