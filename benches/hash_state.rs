@@ -7,6 +7,9 @@
 //! cargo bench --features cli --bench hash_state -- [LINES] [ITERATIONS]
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::{BufWriter, Write};
 use std::process::Command;
 use std::time::Instant;
@@ -71,14 +74,7 @@ fn main() {
         }
         w.flush().unwrap();
     }
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
+    let cpu = common::cpu_model();
     println!("hash_state: {cpu}, {lines} lines, {iterations} iterations");
     let args = [
         "hash",

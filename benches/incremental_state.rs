@@ -11,6 +11,9 @@
 //! cargo bench --features sqlite --bench incremental_state -- [OBJECTS]
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -121,14 +124,7 @@ fn main() {
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
+    let cpu = common::cpu_model();
     println!("incremental_state: {cpu}");
     println!(
         "incremental_state: {} objects ({} replies, {synced} synced) into SQLite in {secs:.1} s \

@@ -9,6 +9,9 @@
 //! PHSYNC_BACKEND=avx512-x16 cargo bench --features cli --bench pipeline   # one kernel throughout
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -49,14 +52,7 @@ fn main() {
         .collect();
     replies.sort();
     let files: Vec<&PathBuf> = (0..copies).flat_map(|_| replies.iter()).collect();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
+    let cpu = common::cpu_model();
     println!(
         "pipeline: {cpu}, {cores} cores; {copies} × the capture ({} replies), {rounds} rounds; \
          PHSYNC_BACKEND={}",

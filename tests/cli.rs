@@ -227,21 +227,15 @@ fn hash_state_on_samba_exports_syncs_only_what_changed() {
             .unwrap();
     let accounts = truth["accounts"].as_object().unwrap();
     let db = scratch("hash-state").join("state.db");
-    let db = db.to_str().unwrap();
-    for phase in ["before", "after"] {
+    let hash_state = |phase: &str| {
         let input = fixture(&format!("pdbedit-{phase}.txt"));
-        let out = phsync(
-            &[
-                "hash",
-                "--iterations",
-                "7",
-                "--state",
-                db,
-                input.to_str().unwrap(),
-            ],
-            b"",
-            &[],
-        );
+        let args = ["hash", "--iterations", "7", "--state"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.extend([db.to_str().unwrap(), input.to_str().unwrap()]);
+        phsync(&args, b"", &[])
+    };
+    for phase in ["before", "after"] {
+        let out = hash_state(phase);
         assert!(out.status.success(), "{phase}: {}", stderr(&out));
         let l = lines(&out);
         for (sam, t) in accounts {
@@ -271,19 +265,7 @@ fn hash_state_on_samba_exports_syncs_only_what_changed() {
         }
     }
     // The same export once more: nothing left to sync.
-    let again = fixture("pdbedit-after.txt");
-    let out = phsync(
-        &[
-            "hash",
-            "--iterations",
-            "7",
-            "--state",
-            db,
-            again.to_str().unwrap(),
-        ],
-        b"",
-        &[],
-    );
+    let out = hash_state("after");
     assert!(out.status.success());
     assert!(lines(&out).iter().all(|o| o["outcome"] != "synced"));
 }

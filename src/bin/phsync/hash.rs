@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Args;
 use phsync::batch::{CancelToken, Runner, SourceItem, VerifierSync};
-use phsync::state::{NoStore, SqliteStore, VerifierStore};
+use phsync::state::{NoStore, VerifierStore};
 
 use crate::hash_formats::{Format, invalid, parse_line};
 use crate::output::{self, JsonLines};
@@ -34,15 +34,13 @@ pub struct HashArgs {
 
 /// `phsync hash`.
 pub fn run(args: HashArgs) -> Status {
-    let store: Box<dyn VerifierStore> = match &args.policy.state {
-        Some(path) => match SqliteStore::open(path) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("phsync: {e}");
-                return Status::Failed;
-            }
-        },
-        None => Box::new(NoStore),
+    let store = args.policy.state(
+        |s| Box::new(s) as Box<dyn VerifierStore>,
+        || Box::new(NoStore),
+    );
+    let store = match store {
+        Ok(s) => s,
+        Err(status) => return status,
     };
     let reader: Box<dyn Read> = match args.input.as_deref() {
         None => Box::new(std::io::stdin().lock()),

@@ -32,6 +32,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use phsync::Iterations;
 use phsync::batch::SyncPolicy;
+use phsync::state::SqliteStore;
 
 /// Password hash synchronization from Active Directory to Entra ID: NT hashes in, cloud
 /// verifiers (`v1;PPH1_MD4,…;`) out, one JSON line per account.
@@ -80,6 +81,22 @@ struct PolicyArgs {
 }
 
 impl PolicyArgs {
+    /// The `--state` store boxed by `boxed`, or `without()` when none is given; an error
+    /// opening it is printed and ends the run.
+    fn state<S: ?Sized>(
+        &self,
+        boxed: impl FnOnce(SqliteStore) -> Box<S>,
+        without: impl FnOnce() -> Box<S>,
+    ) -> Result<Box<S>, Status> {
+        match &self.state {
+            Some(path) => SqliteStore::open(path).map(boxed).map_err(|e| {
+                eprintln!("phsync: {e}");
+                Status::Failed
+            }),
+            None => Ok(without()),
+        }
+    }
+
     fn policy(&self) -> SyncPolicy {
         SyncPolicy {
             iterations: Iterations::new(self.iterations).unwrap_or(Iterations::DEFAULT),

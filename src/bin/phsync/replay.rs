@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use phsync::batch::{CancelToken, DrsSync, HeldBack, Runner, SyncReport};
 use phsync::drs::{Reply, SessionKey};
-use phsync::state::{NoStore, SqliteStore, StateStore};
+use phsync::state::{NoStore, StateStore};
 
 use crate::output::{self, JsonLines};
 use crate::{PolicyArgs, Status, keys};
@@ -134,15 +134,9 @@ pub fn run(args: ReplayArgs) -> Status {
 }
 
 fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: bool) -> Status {
-    let store: Box<dyn StateStore> = match &args.state {
-        Some(path) => match SqliteStore::open(path) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("phsync: {e}");
-                return Status::Failed;
-            }
-        },
-        None => Box::new(NoStore),
+    let store = match args.state(|s| Box::new(s) as Box<dyn StateStore>, || Box::new(NoStore)) {
+        Ok(s) => s,
+        Err(status) => return status,
     };
     let bar = output::progress_bar(args.quiet, "objects");
     let progress = |s: &phsync::batch::Summary| output::show(&bar, s);

@@ -15,7 +15,7 @@ use phsync::dc::{
     fetch_object,
 };
 use phsync::drs::Reply;
-use phsync::state::{MemoryStore, SqliteStore, StateStore};
+use phsync::state::{MemoryStore, StateStore};
 use zeroize::Zeroizing;
 
 use crate::output::{self, JsonLines};
@@ -158,16 +158,14 @@ pub fn run(args: SyncArgs) -> Status {
         }
     };
     let config = config(&args, password);
-    let mut store: Box<dyn StateStore> = match &args.policy.state {
-        Some(path) => match SqliteStore::open(path) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("phsync: {e}");
-                return Status::Failed;
-            }
-        },
-        // Without a store, a reconnection still resumes where the lost connection stopped.
-        None => Box::new(MemoryStore::new()),
+    // Without a store, a reconnection still resumes where the lost connection stopped.
+    let store = args.policy.state(
+        |s| Box::new(s) as Box<dyn StateStore>,
+        || Box::new(MemoryStore::new()),
+    );
+    let mut store = match store {
+        Ok(s) => s,
+        Err(status) => return status,
     };
     let mut options = CycleOptions::for_domain(&args.domain);
     options.max_objects = args.max_objects;
