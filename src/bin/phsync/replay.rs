@@ -21,6 +21,8 @@ const BUNDLED: [&[u8]; 3] = [
     include_bytes!("../../../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-001.bin"),
     include_bytes!("../../../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-002.bin"),
 ];
+/// Threads reading and decoding reply files (decoding is the pipeline's largest stage).
+const DECODERS: usize = 2;
 /// The session key of that capture (from `tests/fixtures/samba-a/truth.json`). Public test
 /// data: it decrypts nothing but this bundled capture.
 const BUNDLED_KEY: &str = "47950bfdd7ad9eeed0785c10281390a4ff9b2afa424f7c9107be4894c91a43c3";
@@ -147,19 +149,27 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
     let mut sync = DrsSync::new(store, keys);
-    // Replies are read and decoded on their own thread, two ahead, while this one merges and
-    // writes, the library's read-ahead thread decrypts, and the pool hashes: a pipeline.
+    // A pipeline: replies are read and decoded on DECODERS threads, one queued ahead each,
+    // while this thread merges and writes, the library's read-ahead thread decrypts, and the
+    // pool hashes. (A decoder that panics re-raises its panic when the scope ends.)
     let report = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(2);
         let input = &input;
-        scope.spawn(move || {
-            for i in 0..input.len() {
-                if tx.send(input.load(i)).is_err() {
-                    break; // the run stopped
-                }
-            }
-        });
-        sync.run_to(&runner, rx, &mut out)
+        // Decoder `d` reads replies d, d + DECODERS, …; they are taken back in turn, so in order.
+        let receivers: Vec<_> = (0..DECODERS)
+            .map(|d| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for i in (d..input.len()).step_by(DECODERS) {
+                        if tx.send(input.load(i)).is_err() {
+                            break; // the run stopped
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        let replies = (0..input.len()).map_while(|i| receivers[i % DECODERS].recv().ok());
+        sync.run_to(&runner, replies, &mut out)
     });
     if let Err(status) = output::end(&bar, &mut out) {
         return status;
