@@ -125,7 +125,16 @@
 //! alive — one being hashed while the next is read — so memory does not grow with the input:
 //! `tests/batch_memory.rs` streams a million generated accounts and checks peak RSS growth.
 //! Salts come from one OS CSPRNG call per sub-batch rather than one system call per account
-//! (`docs/kdf.md`, technique 7).
+//! (`docs/kdf.md`, technique 7). `DrsSync` prepares (reads and decrypts) at most two replies
+//! ahead of the one it merges, on one read-ahead thread.
+//!
+//! ## Why the pipeline has stages, and which thread runs what
+//! Only the merge with the store must run on the caller's thread (the store is one SQLite
+//! connection, and the merge of reply *k+1* needs what reply *k* stored). Everything else is a
+//! stage of its own: decoding (the command's decoder threads), reading and decrypting each
+//! object (the read-ahead thread), hashing (the rayon pool), with bounded queues between them,
+//! so input order is kept without ever holding the input. Preparing replies on the pool was
+//! tried and measured slower: its small jobs queue behind the hashing, and idle workers spin.
 //!
 //! ## Why the CRC is checked
 //! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
