@@ -151,7 +151,8 @@ fn smbpasswd(n: u64, fields: &[&str]) -> SourceItem {
     }
     let Some(lct) = fields[5]
         .strip_prefix("LCT-")
-        .filter(|h| h.len() == 8)
+        // from_str_radix would also take a sign: require eight hex digits.
+        .filter(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .and_then(|h| u32::from_str_radix(h, 16).ok())
     else {
         return invalid(
@@ -295,6 +296,7 @@ mod tests {
                 "unknown account flag",
             ),
             (format!("eve:1:XX:{NT}:[U]:LCT-6B0B:"), "LCT-"),
+            (format!("eve:1:XX:{NT}:[U]:LCT-+B0BD5BE:"), "LCT-"),
             (format!("eve:1:XX:{NT}:U:LCT-6B0BD5BE:"), "flags"),
         ] {
             let e = parse_line(9, &line, Format::Smbpasswd).unwrap_err();
