@@ -104,21 +104,11 @@ enum Pending {
 enum Mark {
     /// Moves it here (a reply of the replication cycle).
     To(Watermark),
-    /// Holds it where it is for the rest of the run (the reply was unreadable).
-    Unreadable,
+    /// Holds it where it is for the rest of the run: the reply was unreadable, and why.
+    Unreadable(String),
     /// Leaves it alone: the reply of an extended operation (one object fetched out of band,
     /// `ulExtendedRet` ≠ 0, MS-DRSR §4.1.10.2.12) is not part of the cycle.
     Keep,
-}
-
-/// A reply read ahead: what its end will do to the watermark once it is reached.
-enum Ahead {
-    /// A reply of the replication cycle: the watermark after it.
-    To(Watermark),
-    /// The reply of an extended operation.
-    Keep,
-    /// A reply that could not be read, and why.
-    Unreadable(String),
 }
 
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
@@ -176,15 +166,11 @@ impl<S: StateStore> Books<'_, S> {
 
     fn end_reply(&mut self, index: usize, mark: Mark) {
         if self.report.held_back.is_none() {
-            if matches!(mark, Mark::Unreadable) {
-                let error = self
-                    .report
-                    .unreadable
-                    .iter()
-                    .find(|(i, _)| *i == index)
-                    .map(|(_, e)| e.clone())
-                    .unwrap_or_default();
-                self.report.held_back = Some(HeldBack::Unreadable { index, error });
+            if let Mark::Unreadable(error) = &mark {
+                self.report.held_back = Some(HeldBack::Unreadable {
+                    index,
+                    error: error.clone(),
+                });
             } else if self.failed_in_reply > 0 {
                 self.report.held_back = Some(HeldBack::FailedObjects {
                     index,
@@ -392,7 +378,7 @@ impl<S: StateStore> DrsSync<S> {
         let summary = std::thread::scope(|scope| {
             // The next replies are read and decrypted in the background (`ReadAhead`); only
             // the merge with the store runs on this thread.
-            let (mut ahead, helper) = ReadAhead::<(usize, Ahead)>::start(scope, keys);
+            let (mut ahead, helper) = ReadAhead::<(usize, Mark)>::start(scope, keys);
             let items = std::iter::from_fn(|| -> Option<SourceItem> {
                 loop {
                     if books.borrow().error.is_some() {
@@ -422,34 +408,31 @@ impl<S: StateStore> DrsSync<S> {
                         let Some((index, reply)) = replies.next() else {
                             break;
                         };
-                        let (tag, reply_objects) = match reply {
+                        let (mark, reply_objects) = match reply {
                             Ok(reply) if reply.extended_ret() != 0 => {
-                                (Ahead::Keep, Some(reply.into_objects()))
+                                (Mark::Keep, Some(reply.into_objects()))
                             }
                             Ok(reply) => {
                                 let watermark = watermark_after(&reply, b.last_watermark.as_ref());
                                 b.last_watermark = Some(watermark.clone());
-                                (Ahead::To(watermark), Some(reply.into_objects()))
+                                (Mark::To(watermark), Some(reply.into_objects()))
                             }
-                            Err(e) => (Ahead::Unreadable(e.to_string()), None),
+                            Err(e) => (Mark::Unreadable(e.to_string()), None),
                         };
-                        ahead.push((index, tag), reply_objects);
+                        ahead.push((index, mark), reply_objects);
                     }
-                    let ((index, tag), prepared) = ahead.next()?;
+                    let ((index, mark), prepared) = ahead.next()?;
                     b.report.replies += 1;
-                    match tag {
-                        Ahead::Keep => current = Some((index, Mark::Keep)),
-                        Ahead::To(watermark) => {
-                            b.report.reached = Some(watermark.clone());
-                            current = Some((index, Mark::To(watermark)));
-                        }
-                        Ahead::Unreadable(error) => {
-                            b.report.unreadable.push((index, error));
-                            b.pending.push_back(Pending::ReplyEnd {
-                                index,
-                                mark: Mark::Unreadable,
-                            });
-                        }
+                    match &mark {
+                        Mark::To(watermark) => b.report.reached = Some(watermark.clone()),
+                        Mark::Unreadable(error) => b.report.unreadable.push((index, error.clone())),
+                        Mark::Keep => {}
+                    }
+                    if let Mark::Unreadable(_) = mark {
+                        // No objects: the reply ends here.
+                        b.pending.push_back(Pending::ReplyEnd { index, mark });
+                    } else {
+                        current = Some((index, mark));
                     }
                     objects = prepared.into_iter();
                 }

@@ -282,11 +282,7 @@ impl<'a> Runner<'a> {
             }
         };
         match self.policy.decide(&account, self.previous) {
-            Decision::Skip(reason) => Slot::Done(Outcome::Skipped {
-                must_change_password: account.pwd_last_set == Some(0),
-                identity: account.identity,
-                reason,
-            }),
+            Decision::Skip(reason) => Slot::Done(skipped(account, reason)),
             Decision::Sync {
                 must_change_password,
             } => Slot::Hash {
@@ -328,11 +324,7 @@ impl<'a> Runner<'a> {
                         verifier,
                         must_change_password,
                     }),
-                    Some(Hashed::Unchanged) => Outcome::Skipped {
-                        must_change_password: account.pwd_last_set == Some(0),
-                        identity: account.identity,
-                        reason: SkipReason::Unchanged,
-                    },
+                    Some(Hashed::Unchanged) => skipped(account, SkipReason::Unchanged),
                     Some(Hashed::Failed(failure)) => Outcome::Failed {
                         identity: account.identity,
                         failure,
@@ -369,29 +361,24 @@ impl<'a> Runner<'a> {
             Err(failure) => return vec![Hashed::Failed(failure); n],
         };
         let iterations = self.policy.iterations;
-        let accounts: Vec<&SyncAccount> = part
+        // Each account's NT hash, and the stored verifier to check it against (one of the
+        // policy's iteration count).
+        let (nts, check): (Vec<&NtHash>, Vec<Option<&CloudVerifier>>) = part
             .iter()
             .map(|&i| match &chunk[i] {
-                Slot::Hash { account, .. } => account,
+                Slot::Hash { account, .. } => (
+                    account
+                        .password
+                        .nt_hash()
+                        .expect("the policy syncs only accounts with a hash"),
+                    account
+                        .last_verifier
+                        .as_ref()
+                        .filter(|v| v.iterations() == iterations),
+                ),
                 Slot::Done(_) => unreachable!("work holds Hash slots only"),
             })
-            .collect();
-        let nts: Vec<&NtHash> = accounts
-            .iter()
-            .map(|a| {
-                a.password
-                    .nt_hash()
-                    .expect("the policy syncs only accounts with a hash")
-            })
-            .collect();
-        let check: Vec<Option<&CloudVerifier>> = accounts
-            .iter()
-            .map(|a| {
-                a.last_verifier
-                    .as_ref()
-                    .filter(|v| v.iterations() == iterations)
-            })
-            .collect();
+            .unzip();
         let salts: Vec<Salt> = check
             .iter()
             .zip(&fresh)
@@ -432,6 +419,15 @@ impl<'a> Runner<'a> {
         if let Some(progress) = self.progress {
             progress(summary);
         }
+    }
+}
+
+/// The outcome of an account skipped for `reason`.
+fn skipped(account: SyncAccount, reason: SkipReason) -> Outcome {
+    Outcome::Skipped {
+        must_change_password: account.pwd_last_set == Some(0),
+        identity: account.identity,
+        reason,
     }
 }
 

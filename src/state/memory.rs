@@ -1,10 +1,12 @@
 //! Stores that keep nothing on disk: [`MemoryStore`] (a map, for tests and short-lived
 //! embedders) and [`NoStore`] (remembers nothing: every run stands alone). Both also implement
-//! `super::VerifierStore` (in `verifiers.rs`).
+//! [`VerifierStore`].
 
 use std::collections::HashMap;
 
-use super::{ObjectRecord, ObjectUpdate, StateError, StateStore, Watermark};
+use super::{
+    ObjectRecord, ObjectUpdate, StateError, StateStore, VerifierStore, VerifierUpdate, Watermark,
+};
 use crate::CloudVerifier;
 use crate::ad::Guid;
 
@@ -14,8 +16,8 @@ use crate::ad::Guid;
 pub struct MemoryStore {
     objects: HashMap<Guid, ObjectRecord>,
     watermark: Option<Watermark>,
-    pub(super) verifiers: HashMap<String, CloudVerifier>,
-    pub(super) commits: u64,
+    verifiers: HashMap<String, CloudVerifier>,
+    commits: u64,
 }
 
 impl MemoryStore {
@@ -34,13 +36,13 @@ impl MemoryStore {
         self.objects.is_empty()
     }
 
-    /// Number of verifiers remembered (`super::VerifierStore`).
+    /// Number of verifiers remembered ([`VerifierStore`]).
     pub fn verifier_count(&self) -> usize {
         self.verifiers.len()
     }
 
     /// Number of successful commits ([`StateStore::commit`] and
-    /// `VerifierStore::commit_verifiers`).
+    /// [`VerifierStore::commit_verifiers`]).
     pub fn commits(&self) -> u64 {
         self.commits
     }
@@ -71,6 +73,23 @@ impl StateStore for MemoryStore {
     }
 }
 
+impl VerifierStore for MemoryStore {
+    fn last_verifier(&self, key: &str) -> Result<Option<CloudVerifier>, StateError> {
+        Ok(self.verifiers.get(key).cloned())
+    }
+
+    fn commit_verifiers(&mut self, updates: &[VerifierUpdate]) -> Result<(), StateError> {
+        for u in updates {
+            match &u.verifier {
+                Some(v) => self.verifiers.insert(u.key.clone(), v.clone()),
+                None => self.verifiers.remove(&u.key),
+            };
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}
+
 /// Remembers nothing: every object is read as if for the first time, and an incremental
 /// reply's partial objects are reported as `unknown_object`. For one-off runs over full
 /// replications, with no per-account memory at all.
@@ -91,6 +110,16 @@ impl StateStore for NoStore {
         _objects: &[ObjectUpdate],
         _watermark: Option<&Watermark>,
     ) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+impl VerifierStore for NoStore {
+    fn last_verifier(&self, _key: &str) -> Result<Option<CloudVerifier>, StateError> {
+        Ok(None)
+    }
+
+    fn commit_verifiers(&mut self, _updates: &[VerifierUpdate]) -> Result<(), StateError> {
         Ok(())
     }
 }

@@ -18,9 +18,7 @@
 //! still be readable by the sync's service account only: [`super::SqliteStore`] creates it with
 //! mode 0600.
 
-use std::collections::HashMap;
-
-use super::{MemoryStore, NoStore, StateError};
+use super::StateError;
 use crate::CloudVerifier;
 
 /// One account's new remembered verifier, as committed after its outcome was delivered.
@@ -69,41 +67,5 @@ impl<S: VerifierStore + ?Sized> VerifierStore for &mut S {
 
     fn commit_verifiers(&mut self, updates: &[VerifierUpdate]) -> Result<(), StateError> {
         (**self).commit_verifiers(updates)
-    }
-}
-
-/// Applies `updates` to a map, in order.
-pub(super) fn apply(map: &mut HashMap<String, CloudVerifier>, updates: &[VerifierUpdate]) {
-    for u in updates {
-        match &u.verifier {
-            Some(v) => {
-                map.insert(u.key.clone(), v.clone());
-            }
-            None => {
-                map.remove(&u.key);
-            }
-        }
-    }
-}
-
-impl VerifierStore for MemoryStore {
-    fn last_verifier(&self, key: &str) -> Result<Option<CloudVerifier>, StateError> {
-        Ok(self.verifiers.get(key).cloned())
-    }
-
-    fn commit_verifiers(&mut self, updates: &[VerifierUpdate]) -> Result<(), StateError> {
-        apply(&mut self.verifiers, updates);
-        self.commits += 1;
-        Ok(())
-    }
-}
-
-impl VerifierStore for NoStore {
-    fn last_verifier(&self, _key: &str) -> Result<Option<CloudVerifier>, StateError> {
-        Ok(None)
-    }
-
-    fn commit_verifiers(&mut self, _updates: &[VerifierUpdate]) -> Result<(), StateError> {
-        Ok(())
     }
 }

@@ -67,7 +67,8 @@ pub fn parse_line(n: u64, line: &str, format: Format) -> SourceItem {
                     n,
                     None,
                     &format!(
-                        "{k} ':'-separated fields: not pwdump (7), hashcat (2) or a bare hash (1)"
+                        "{k} ':'-separated fields: not pwdump or smbpasswd (7), hashcat (2) or a bare \
+                         hash (1)"
                     ),
                 );
             }
@@ -166,22 +167,10 @@ fn smbpasswd(n: u64, fields: &[&str]) -> SourceItem {
         0 => 0,
         t => (i64::from(t) + SECS_1601_TO_1970) * 10_000_000,
     };
-    let nt_field = if fields[3].bytes().all(|b| b == b'X') {
-        "NO PASSWORD"
-    } else {
-        fields[3]
-    };
-    let mut item = account(n, Some(name), nt_field, None, Some(uac), false);
+    // Trust accounts need no other mark: the policy skips the trust bits as not_a_user.
+    let mut item = account(n, Some(name), fields[3], None, Some(uac), false);
     if let Ok(a) = &mut item {
         a.pwd_last_set = Some(pwd_last_set);
-        if uac
-            & (UF_WORKSTATION_TRUST_ACCOUNT
-                | UF_SERVER_TRUST_ACCOUNT
-                | UF_INTERDOMAIN_TRUST_ACCOUNT)
-            != 0
-        {
-            a.kind = ObjectKind::Computer;
-        }
     }
     item
 }
@@ -194,7 +183,10 @@ fn account(
     uac: Option<u32>,
     history: bool,
 ) -> SourceItem {
-    let password = if nt_field.starts_with("NO PASSWORD") {
+    // pwdump writes `NO PASSWORD*…`, smbpasswd 32 X's.
+    let password = if nt_field.starts_with("NO PASSWORD")
+        || (nt_field.len() == 32 && nt_field.bytes().all(|b| b == b'X'))
+    {
         PasswordState::NoValue
     } else {
         match NtHash::from_hex(nt_field) {
