@@ -10,6 +10,7 @@
 //! for those changes again (at-least-once, never skipped).
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 
@@ -136,12 +137,17 @@ impl<S: StateStore> Books<'_, S> {
     }
 
     fn remember(&mut self, update: &ObjectUpdate) {
-        let entry = self
-            .overlay
-            .entry(update.guid)
-            .or_insert_with(|| (update.record.clone(), 0));
-        entry.0 = update.record.clone();
-        entry.1 += 1;
+        let record = update.record.clone();
+        match self.overlay.entry(update.guid) {
+            Entry::Occupied(mut e) => {
+                let (stored, claims) = e.get_mut();
+                *stored = record;
+                *claims += 1;
+            }
+            Entry::Vacant(e) => {
+                e.insert((record, 1));
+            }
+        }
     }
 
     /// Drops one in-flight claim on `guid`'s overlay record (committed or abandoned).

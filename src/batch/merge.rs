@@ -74,7 +74,7 @@ impl Flags {
         let classes = object
             .attribute(Attr::ObjectClass)
             .filter(|a| a.value_count() > 0)
-            .map(|_| ObjectKind::from_object_classes(&object.object_classes()));
+            .map(|_| ObjectKind::from_object_classes(object.class_names()));
         Ok(Flags {
             kind: classes,
             user_account_control: fixed::<4>(object, Attr::UserAccountControl)?

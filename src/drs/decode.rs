@@ -44,6 +44,7 @@ impl Reply {
         Decoder {
             r: Reader::new(bytes),
             data: data.clone(),
+            heads: Vec::new(),
         }
         .reply()
     }
@@ -52,6 +53,9 @@ impl Reply {
 struct Decoder<'a> {
     r: Reader<'a>,
     data: Arc<WireBytes>,
+    /// Scratch for [`Decoder::attr_block`]'s ATTR heads, reused by every object of the reply
+    /// (no allocation per object).
+    heads: Vec<(u32, AttrId, u32, u32)>,
 }
 
 fn prefix_err(e: PrefixError, attrtyp: u32) -> DecodeErrorKind {
@@ -433,7 +437,9 @@ impl Decoder<'_> {
     ) -> Result<(), DecodeError> {
         let prev = self.r.enter(Structure::AttrBlock);
         self.r.max_count(count, 12)?;
-        let mut heads = Vec::with_capacity(count as usize);
+        let mut heads = std::mem::take(&mut self.heads);
+        heads.clear();
+        heads.reserve(count as usize);
         for _ in 0..count {
             let at = self.r.pos();
             let attrtyp = self.r.u32()?;
@@ -445,14 +451,20 @@ impl Decoder<'_> {
             heads.push((attrtyp, id, val_count, p));
         }
         attrs.reserve(heads.len());
-        for (attrtyp, id, val_count, p) in heads {
+        // Every value's ATTRVAL is 8 bytes, so what is left bounds the reservation.
+        let declared: u64 = heads
+            .iter()
+            .filter(|h| h.3 != 0)
+            .map(|h| u64::from(h.2))
+            .sum();
+        values.reserve(declared.min(self.r.remaining() as u64 / 8) as usize);
+        for (attrtyp, id, val_count, p) in heads.drain(..) {
             let first = values.len() as u32;
             let mut n = 0;
             if p != 0 {
                 self.r.enter(Structure::AttrValBlock);
                 self.r.max_count(val_count, 8)?;
                 let start = values.len();
-                values.reserve(val_count as usize);
                 for _ in 0..val_count {
                     let len = self.r.u32()?;
                     let pv = self.r.u32()?;
@@ -486,6 +498,7 @@ impl Decoder<'_> {
                 meta: None,
             });
         }
+        self.heads = heads;
         self.r.leave(prev);
         Ok(())
     }

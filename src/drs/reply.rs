@@ -267,6 +267,11 @@ impl ReplicatedObject {
         self.classes.iter().map(|c| c.to_string()).collect()
     }
 
+    /// [`ReplicatedObject::object_classes`] without a copy (the decoder shares the names).
+    pub(crate) fn class_names(&self) -> &[Arc<str>] {
+        &self.classes
+    }
+
     /// The prefix table the object's ATTRTYPs are relative to.
     pub fn prefix_table(&self) -> &PrefixTable {
         &self.prefix
