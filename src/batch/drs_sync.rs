@@ -17,7 +17,7 @@ use std::fmt::Display;
 use super::account::SourceItem;
 use super::merge::{Prepared, merge};
 use super::outcome::Outcome;
-use super::read_ahead::{AHEAD, ReadAhead};
+use super::read_ahead::{Queued, ReadAhead};
 use super::runner::{Runner, Summary, join};
 use crate::ad::Guid;
 use crate::drs::{Reply, SessionKey};
@@ -359,13 +359,53 @@ impl<S: StateStore> DrsSync<S> {
         &mut self,
         runner: &Runner<'_>,
         replies: I,
-        mut sink: K,
+        sink: K,
     ) -> Result<SyncReport, StateError>
     where
         I: IntoIterator<Item = Result<Reply, E>>,
         E: Display,
         K: OutcomeSink,
     {
+        let replies = replies.into_iter().map(|r| {
+            r.map(|reply| Queued::Decoded(Box::new(reply)))
+                .map_err(|e| e.to_string())
+        });
+        self.run_queued(runner, replies, sink)
+    }
+
+    /// Like [`DrsSync::run_to`], with the replies still encoded: each item is the `[out]`
+    /// stub of one `IDL_DRSGetNCChanges` call (what [`Reply::decode`] reads). Decoding then
+    /// runs on the read-ahead workers beside decryption, so a reply's objects are allocated,
+    /// read and freed on one thread; this is the faster way when the replies come as bytes
+    /// (files, or the wire). A stub that does not decode is reported as unreadable
+    /// ([`SyncReport::unreadable`]) and holds the watermark back, like an `Err` item. The
+    /// buffers are wiped once decoded.
+    ///
+    /// # Errors
+    /// As [`DrsSync::run_to`].
+    pub fn run_stubs_to<I, E, K>(
+        &mut self,
+        runner: &Runner<'_>,
+        stubs: I,
+        sink: K,
+    ) -> Result<SyncReport, StateError>
+    where
+        I: IntoIterator<Item = Result<Vec<u8>, E>>,
+        E: Display,
+        K: OutcomeSink,
+    {
+        let stubs = stubs
+            .into_iter()
+            .map(|r| r.map(Queued::Encoded).map_err(|e| e.to_string()));
+        self.run_queued(runner, stubs, sink)
+    }
+
+    fn run_queued<K: OutcomeSink>(
+        &mut self,
+        runner: &Runner<'_>,
+        replies: impl Iterator<Item = Result<Queued, String>>,
+        mut sink: K,
+    ) -> Result<SyncReport, StateError> {
         let previous = self.store.watermark()?;
         let books = RefCell::new(Books {
             store: &mut self.store,
@@ -378,13 +418,13 @@ impl<S: StateStore> DrsSync<S> {
             error: None,
         });
         let keys = &self.keys;
-        let mut replies = replies.into_iter().enumerate();
+        let mut replies = replies.enumerate();
         let mut objects = Vec::<Prepared>::new().into_iter();
         let mut current: Option<(usize, Mark)> = None;
         let summary = std::thread::scope(|scope| {
-            // The next replies are read and decrypted in the background (`ReadAhead`); only
-            // the merge with the store runs on this thread.
-            let (mut ahead, helper) = ReadAhead::<(usize, Mark)>::start(scope, keys);
+            // The next replies are decoded and decrypted in the background (`ReadAhead`);
+            // only the merge with the store runs on this thread.
+            let (mut ahead, workers) = ReadAhead::start(scope, keys);
             let items = std::iter::from_fn(|| -> Option<SourceItem> {
                 loop {
                     if books.borrow().error.is_some() {
@@ -410,24 +450,24 @@ impl<S: StateStore> DrsSync<S> {
                     if let Some((index, mark)) = current.take() {
                         b.pending.push_back(Pending::ReplyEnd { index, mark });
                     }
-                    while ahead.len() < AHEAD {
+                    while ahead.has_room() {
                         let Some((index, reply)) = replies.next() else {
                             break;
                         };
-                        let (mark, reply_objects) = match reply {
-                            Ok(reply) if reply.extended_ret() != 0 => {
-                                (Mark::Keep, Some(reply.into_objects()))
-                            }
-                            Ok(reply) => {
-                                let watermark = watermark_after(&reply, b.last_watermark.as_ref());
-                                b.last_watermark = Some(watermark.clone());
-                                (Mark::To(watermark), Some(reply.into_objects()))
-                            }
-                            Err(e) => (Mark::Unreadable(e.to_string()), None),
-                        };
-                        ahead.push((index, mark), reply_objects);
+                        ahead.push(index, reply);
                     }
-                    let ((index, mark), prepared) = ahead.next()?;
+                    let (index, ready) = ahead.next()?;
+                    let (mark, prepared) = match ready {
+                        Ok((reply, prepared)) if reply.extended_ret() != 0 => {
+                            (Mark::Keep, prepared)
+                        }
+                        Ok((reply, prepared)) => {
+                            let watermark = watermark_after(&reply, b.last_watermark.as_ref());
+                            b.last_watermark = Some(watermark.clone());
+                            (Mark::To(watermark), prepared)
+                        }
+                        Err(error) => (Mark::Unreadable(error), Vec::new()),
+                    };
                     b.report.replies += 1;
                     match &mark {
                         Mark::To(watermark) => b.report.reached = Some(watermark.clone()),
@@ -458,7 +498,9 @@ impl<S: StateStore> DrsSync<S> {
                 }
             });
             drop(ahead);
-            join(helper);
+            for worker in workers {
+                join(worker);
+            }
             summary
         });
         let mut b = books.into_inner();

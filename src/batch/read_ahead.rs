@@ -1,95 +1,169 @@
-//! [`ReadAhead`]: the replies after the current one, read and decrypted in the background.
+//! [`ReadAhead`]: the replies after the current one, decoded and prepared in the background.
 //!
 //! Preparing a reply's objects (attribute reads, RC4/MD5/CRC32/DES of the secrets, identity
-//! strings: `super::merge::Prepared`) depends on no state, so it need not run on the caller's
-//! thread, which must do the merge with the store. One helper thread per run prepares each
-//! reply as soon as it is read, [`AHEAD`] replies before the caller gets to it: a pipeline
-//! stage of its own, beside the caller's merge and the pool's hashing.
+//! strings: `super::merge::Prepared`) depends on no state, and neither does decoding a reply
+//! that is still encoded, so neither need run on the caller's thread, which must do the merge
+//! with the store. A few worker threads per run each take whole replies: reply *k* goes to
+//! worker *k mod n*, and the results are taken back in the same turn, so order is kept
+//! without any reordering buffer.
 //!
-//! Why a plain thread and not the rayon pool: measured on a 2-vCPU host (BENCHMARKS.md,
-//! "pipeline"), preparing on the pool cost ~25 % more CPU in all (rayon's idle workers spin,
-//! and the small per-reply jobs queue behind the hashing) and ran slower than one thread.
+//! How far ahead: far enough that the caller never waits for a worker while the pool hashes
+//! (the runner takes 4,096 objects per chunk; a DRS reply holds anywhere from a few objects to
+//! thousands), and no further, for memory. So the bound is in bytes of wire data
+//! ([`BYTES_AHEAD`]), with [`MIN_AHEAD`] replies per worker always allowed (however large) and
+//! [`MAX_AHEAD`] per worker at most (however small). Measured on 2 vCPUs with the real Samba
+//! capture (94 objects, ~58 KB per reply): 2 replies per worker left a core idle ~15 % of the
+//! time; ~2 MB ahead took the two-core time down by 8-10 %.
+//!
+//! Why whole replies on plain threads, and not objects on the rayon pool: measured on a 2-vCPU
+//! host (BENCHMARKS.md, "pipeline"), preparing on the pool cost ~25 % more CPU in all
+//! (rayon's idle workers spin, and the small jobs queue behind the hashing), and handing a
+//! decoded reply from one thread to another made both threads slower: the objects were
+//! allocated on one core and read and freed on the other. A worker that decodes a reply also
+//! prepares and frees its objects, so they never leave its core.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use super::merge::{Prepared, prepare_all};
-use crate::drs::{ReplicatedObject, SessionKey};
+use crate::drs::{Reply, SessionKey};
 
-/// Replies in flight beyond the one being merged (memory: this many replies' objects).
-pub(crate) const AHEAD: usize = 2;
+/// Replies in flight per worker that are always allowed, however large.
+const MIN_AHEAD: usize = 2;
+/// Replies in flight per worker at most, however small.
+const MAX_AHEAD: usize = 16;
+/// Wire bytes in flight (all workers) past which no reply is queued beyond [`MIN_AHEAD`] per
+/// worker.
+const BYTES_AHEAD: usize = 2 << 20;
 
-/// Where a queued reply's objects are.
-enum Objects {
-    /// With the helper.
-    Sent,
-    /// The reply had none to prepare.
-    None,
-    /// The helper died before taking them.
-    Lost,
+/// At most this many workers, however many cores: past it the caller's merge is the limit.
+const MAX_WORKERS: usize = 4;
+
+/// A reply as it is queued.
+pub(crate) enum Queued {
+    /// Decoded by the caller.
+    Decoded(Box<Reply>),
+    /// Its `IDL_DRSGetNCChanges` `[out]` stub, decoded by the worker.
+    Encoded(Vec<u8>),
 }
 
-/// Replies queued for preparation, each with a caller's tag, handed back in order.
-pub(crate) struct ReadAhead<T> {
-    /// Tags in reply order, and where each reply's objects went.
-    queue: VecDeque<(T, Objects)>,
-    to_helper: SyncSender<Vec<ReplicatedObject>>,
-    from_helper: Receiver<Vec<Prepared>>,
+impl Queued {
+    /// The reply's size on the wire.
+    fn wire_len(&self) -> usize {
+        match self {
+            Queued::Decoded(reply) => reply.wire_len(),
+            Queued::Encoded(stub) => stub.len(),
+        }
+    }
 }
 
-impl<T> ReadAhead<T> {
-    /// Starts the helper thread in `scope`. Join the handle after dropping the `ReadAhead`: it
-    /// re-raises a panic of the helper.
+/// A worker's result: the reply without its objects (the header: watermark, cursors, return
+/// values) and its prepared objects; or why it could not be decoded.
+pub(crate) type Ready = Result<(Reply, Vec<Prepared>), String>;
+
+struct Worker {
+    inbox: Sender<Queued>,
+    outbox: Receiver<Ready>,
+}
+
+/// Replies queued for decoding and preparation, each with the caller's index, handed back in
+/// order.
+pub(crate) struct ReadAhead {
+    /// Indexes in reply order, with the wire size of a queued reply or the error of one that
+    /// failed before it was queued.
+    queue: VecDeque<(usize, Result<usize, String>)>,
+    /// The wire bytes of the queued replies.
+    bytes: usize,
+    workers: Vec<Worker>,
+    /// Replies sent to workers so far (the next goes to `sent % workers`).
+    sent: usize,
+    /// Replies taken back so far.
+    taken: usize,
+}
+
+impl ReadAhead {
+    /// Starts the workers in `scope`: one per core this process may run on, at most
+    /// [`MAX_WORKERS`]. Join the handles after dropping the `ReadAhead`: a join re-raises a
+    /// worker's panic.
     pub(crate) fn start<'scope, 'env>(
         scope: &'scope Scope<'scope, 'env>,
         keys: &'env [SessionKey],
-    ) -> (ReadAhead<T>, ScopedJoinHandle<'scope, ()>) {
-        let (to_helper, replies) = sync_channel::<Vec<ReplicatedObject>>(AHEAD);
-        let (prepared, from_helper) = sync_channel::<Vec<Prepared>>(AHEAD);
-        let helper = scope.spawn(move || {
-            for objects in replies {
-                if prepared.send(prepare_all(objects, keys)).is_err() {
-                    break;
+    ) -> (ReadAhead, Vec<ScopedJoinHandle<'scope, ()>>) {
+        let n = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_WORKERS);
+        let mut workers = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for _ in 0..n {
+            // Unbounded channels: `has_room` bounds what is in flight, so a worker never
+            // waits to hand a result back while the caller waits to queue a reply.
+            let (inbox, queued) = channel::<Queued>();
+            let (ready, outbox) = channel::<Ready>();
+            handles.push(scope.spawn(move || {
+                for reply in queued {
+                    if ready.send(prepare(reply, keys)).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            }));
+            workers.push(Worker { inbox, outbox });
+        }
         let ahead = ReadAhead {
             queue: VecDeque::new(),
-            to_helper,
-            from_helper,
+            bytes: 0,
+            workers,
+            sent: 0,
+            taken: 0,
         };
-        (ahead, helper)
+        (ahead, handles)
     }
 
-    /// Replies queued and not yet taken.
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
+    /// Whether another reply may be queued.
+    pub(crate) fn has_room(&self) -> bool {
+        let n = self.queue.len();
+        n < MIN_AHEAD * self.workers.len()
+            || (n < MAX_AHEAD * self.workers.len() && self.bytes < BYTES_AHEAD)
     }
 
-    /// Queues a reply: its objects to prepare, or `None` for a reply without objects to
-    /// prepare (one that could not be read).
-    pub(crate) fn push(&mut self, tag: T, objects: Option<Vec<ReplicatedObject>>) {
-        let objects = match objects {
-            Some(objects) => match self.to_helper.send(objects) {
-                Ok(()) => Objects::Sent,
-                // Only if the helper died: `next` then ends the run, and the join re-raises
-                // the helper's panic.
-                Err(_) => Objects::Lost,
-            },
-            None => Objects::None,
+    /// Queues reply `index`, or the error that kept it from being read.
+    pub(crate) fn push(&mut self, index: usize, reply: Result<Queued, String>) {
+        let queued = reply.map(|reply| {
+            let len = reply.wire_len();
+            let worker = &self.workers[self.sent % self.workers.len()];
+            self.sent += 1;
+            // Fails only if the worker died: `next` then ends the run when it gets to this
+            // reply, and the join re-raises the worker's panic.
+            let _ = worker.inbox.send(reply);
+            len
+        });
+        self.bytes += queued.as_ref().map_or(0, |len| *len);
+        self.queue.push_back((index, queued));
+    }
+
+    /// The oldest queued reply's index and result, waiting for it if needed; `None` when
+    /// nothing is queued or its worker died.
+    pub(crate) fn next(&mut self) -> Option<(usize, Ready)> {
+        let (index, queued) = self.queue.pop_front()?;
+        let len = match queued {
+            Ok(len) => len,
+            Err(error) => return Some((index, Err(error))),
         };
-        self.queue.push_back((tag, objects));
+        self.bytes -= len;
+        let worker = &self.workers[self.taken % self.workers.len()];
+        self.taken += 1;
+        worker.outbox.recv().ok().map(|ready| (index, ready))
     }
+}
 
-    /// The oldest queued reply's tag and prepared objects, waiting for them if needed; `None`
-    /// when nothing is queued or the helper died.
-    pub(crate) fn next(&mut self) -> Option<(T, Vec<Prepared>)> {
-        let (tag, objects) = self.queue.pop_front()?;
-        match objects {
-            Objects::Sent => self.from_helper.recv().ok().map(|prepared| (tag, prepared)),
-            Objects::None => Some((tag, Vec::new())),
-            Objects::Lost => None,
+/// A worker's job: decode if needed, then prepare every object, in order.
+fn prepare(reply: Queued, keys: &[SessionKey]) -> Ready {
+    let mut reply = match reply {
+        Queued::Decoded(reply) => *reply,
+        Queued::Encoded(stub) => {
+            Reply::decode_owned(stub).map_err(|e| format!("not a GetNCChanges reply: {e}"))?
         }
-    }
+    };
+    let objects = reply.take_objects();
+    Ok((reply, prepare_all(objects, keys)))
 }

@@ -18,6 +18,7 @@ use super::account::{FailReason, SourceItem, SyncAccount};
 use super::outcome::{Failure, Outcome, Record, SkipReason};
 use super::policy::{Decision, SyncPolicy, UF_SMARTCARD_REQUIRED};
 use super::state::SyncState;
+use crate::kdf::Backend;
 use crate::{CloudVerifier, NtHash, Salt};
 
 /// Accounts read per chunk unless configured otherwise.
@@ -164,7 +165,10 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// Accounts per call into the hashing core (at least 1).
+    /// Accounts per call into the hashing core at most (at least 1). A chunk with fewer
+    /// accounts to hash than the pool's threads could share at this size (a DRS reply's
+    /// chunk, where most objects are not users) is split finer, into parts no narrower than
+    /// the selected kernel's lanes, so that no thread waits while another hashes.
     pub fn sub_batch(mut self, n: usize) -> Self {
         self.sub_batch = n.max(1);
         self
@@ -338,7 +342,13 @@ impl<'a> Runner<'a> {
     /// One result per index in `work`, in order.
     fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Hashed> {
         self.install(|| {
-            work.par_chunks(self.sub_batch)
+            let size = part_size(
+                work.len(),
+                rayon::current_num_threads(),
+                Backend::selected().lanes(),
+                self.sub_batch,
+            );
+            work.par_chunks(size)
                 .flat_map_iter(|part| self.hash_part(chunk, part))
                 .collect()
         })
@@ -422,6 +432,16 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// Accounts per call into the hashing core for `n` accounts on `threads` threads: about 8
+/// parts per thread (so the last parts even out), rounded up to whole kernel groups of
+/// `lanes`, and at most `max` (the runner's sub-batch).
+fn part_size(n: usize, threads: usize, lanes: usize, max: usize) -> usize {
+    n.div_ceil(threads.max(1) * 8)
+        .next_multiple_of(lanes.max(1))
+        .min(max)
+        .max(1)
+}
+
 /// The outcome of an account skipped for `reason`.
 fn skipped(account: SyncAccount, reason: SkipReason) -> Outcome {
     Outcome::Skipped {
@@ -487,5 +507,24 @@ impl<I: Iterator<Item = SourceItem>> Iterator for Outcomes<'_, I> {
             self.ready.extend(self.runner.finish_chunk(chunk));
         }
         self.ready.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_size;
+
+    #[test]
+    fn parts_share_a_small_chunk_and_keep_whole_kernel_groups() {
+        // A DRS chunk with 160 accounts to hash on 2 threads, 16-lane kernel: 10 parts of 16,
+        // not 64 + 64 + 32 (one thread idle for a third of the time).
+        assert_eq!(part_size(160, 2, 16, 64), 16);
+        // NT-hash input, every account hashed: the configured sub-batch.
+        assert_eq!(part_size(4096, 2, 16, 64), 64);
+        assert_eq!(part_size(4096, 64, 16, 64), 16);
+        // Never narrower than the kernel, unless the configured sub-batch is.
+        assert_eq!(part_size(3, 2, 32, 64), 32);
+        assert_eq!(part_size(3, 2, 32, 1), 1);
+        assert_eq!(part_size(0, 0, 0, 0), 1);
     }
 }

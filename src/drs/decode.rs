@@ -40,9 +40,22 @@ impl Reply {
     /// [`DecodeErrorKind::Unsupported`]), ATTRTYPs missing from `PrefixTableSrc`, a non-zero
     /// return value or `dwDRSError` ([`DecodeErrorKind::ServerError`]), or bytes left over.
     pub fn decode(bytes: &[u8]) -> Result<Reply, DecodeError> {
-        let data = Arc::new(WireBytes::new(bytes));
+        Reply::decode_wire(Arc::new(WireBytes::new(bytes)))
+    }
+
+    /// Like [`Reply::decode`], taking the buffer instead of copying it: the objects' values
+    /// are ranges into it, and it is wiped when the reply and its last object are dropped (or
+    /// at once, when decoding fails).
+    ///
+    /// # Errors
+    /// As [`Reply::decode`].
+    pub fn decode_owned(bytes: Vec<u8>) -> Result<Reply, DecodeError> {
+        Reply::decode_wire(Arc::new(WireBytes::from_vec(bytes)))
+    }
+
+    fn decode_wire(data: Arc<WireBytes>) -> Result<Reply, DecodeError> {
         Decoder {
-            r: Reader::new(bytes),
+            r: Reader::new(&data),
             data: data.clone(),
             heads: Vec::new(),
         }

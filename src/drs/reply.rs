@@ -353,6 +353,16 @@ impl WireBytes {
     pub(super) fn new(bytes: &[u8]) -> WireBytes {
         WireBytes(bytes.into())
     }
+
+    /// Takes `bytes` (no copy unless it has spare capacity, whose bytes are wiped first).
+    pub(super) fn from_vec(mut bytes: Vec<u8>) -> WireBytes {
+        if bytes.capacity() != bytes.len() {
+            let copy = WireBytes::new(&bytes);
+            zeroize::Zeroize::zeroize(&mut bytes);
+            return copy;
+        }
+        WireBytes(bytes.into_boxed_slice())
+    }
 }
 
 impl std::ops::Deref for WireBytes {
@@ -412,6 +422,16 @@ impl Reply {
     /// Consumes the reply, returning its objects.
     pub fn into_objects(self) -> Vec<ReplicatedObject> {
         self.objects
+    }
+
+    /// The size of the buffer the reply was decoded from (0 once its objects are taken out).
+    pub(crate) fn wire_len(&self) -> usize {
+        self.objects.first().map_or(0, |o| o.data.len())
+    }
+
+    /// Takes the objects out, leaving the header (watermark, cursors, return values).
+    pub(crate) fn take_objects(&mut self) -> Vec<ReplicatedObject> {
+        std::mem::take(&mut self.objects)
     }
 
     /// `fMoreData`: false only in the last reply of a cycle.

@@ -432,3 +432,113 @@ fn extended_operation_replies_leave_the_watermark_alone() {
         "{out:?}"
     );
 }
+
+/// The phase's replies as received: the undecoded `[out]` stubs.
+fn stubs(t: &Value, phase: &str) -> Vec<Vec<u8>> {
+    incremental_files(t, phase)
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect()
+}
+
+struct Collect<'a>(&'a mut Vec<Outcome>);
+
+impl phsync::batch::OutcomeSink for Collect<'_> {
+    fn outcome(&mut self, o: Outcome) {
+        self.0.push(o);
+    }
+}
+
+/// What a run did, without the random salts.
+fn shape(out: &[Outcome]) -> Vec<(&str, Option<&str>, &phsync::batch::Identity)> {
+    out.iter()
+        .map(|o| (o.kind(), o.reason(), o.identity()))
+        .collect()
+}
+
+#[test]
+fn stubs_decoded_by_the_read_ahead_workers_give_what_decoded_replies_give() {
+    let t = truth();
+    let phases = ["full", "delta-1", "delta-2"];
+    // The whole history three times over: the read-ahead workers take replies in turn, and
+    // the outcomes must come back in input order.
+    let decoded: Vec<Reply> = (0..3)
+        .flat_map(|_| phases.iter().flat_map(|p| replies(&t, p)))
+        .collect();
+    let encoded: Vec<Vec<u8>> = (0..3)
+        .flat_map(|_| phases.iter().flat_map(|p| stubs(&t, p)))
+        .collect();
+    let runner = Runner::new(policy()).chunk_size(5);
+
+    let mut by_caller = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+    let (want, want_report) = run_phase(&mut by_caller, policy(), decoded);
+    let mut on_workers = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+    let mut got = Vec::new();
+    let report = on_workers
+        .run_stubs_to(
+            &runner,
+            encoded.into_iter().map(Ok::<_, String>),
+            Collect(&mut got),
+        )
+        .unwrap();
+    assert_eq!(shape(&got), shape(&want));
+    assert_eq!(report, want_report);
+    assert_eq!(
+        on_workers.store().watermark().unwrap(),
+        by_caller.store().watermark().unwrap()
+    );
+    // And the first round's deltas are the harness's changes (verifiers checked).
+    let full_objects: usize = replies(&t, "full").iter().map(|r| r.objects().len()).sum();
+    check_changes(&t, "delta-1", &got[full_objects..full_objects + 3], false);
+    check_changes(
+        &t,
+        "delta-2",
+        &got[full_objects + 3..full_objects + 9],
+        false,
+    );
+}
+
+#[test]
+fn a_stub_that_does_not_decode_is_unreadable_and_holds_the_watermark() {
+    let t = truth();
+    let mut input: Vec<Result<Vec<u8>, String>> = stubs(&t, "full").into_iter().map(Ok).collect();
+    let n = input.len();
+    // Reply 2 cut short, and reply 3 never read.
+    let cut = input[2].as_ref().unwrap()[..100].to_vec();
+    input[2] = Ok(cut);
+    input[3] = Err("cannot read: gone".into());
+    let mut sync = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+    let runner = Runner::new(policy()).chunk_size(5);
+    let mut out = Vec::new();
+    let report = sync
+        .run_stubs_to(&runner, input, Collect(&mut out))
+        .unwrap();
+    assert_eq!(report.replies, n);
+    assert_eq!(report.unreadable.len(), 2);
+    let (index, error) = &report.unreadable[0];
+    assert_eq!(*index, 2);
+    assert!(
+        error.starts_with("not a GetNCChanges reply: at byte 100 in DRS_MSG_GETCHGREPLY_V6"),
+        "{error}"
+    );
+    assert_eq!(report.unreadable[1], (3, "cannot read: gone".to_owned()));
+    assert!(matches!(
+        report.held_back,
+        Some(HeldBack::Unreadable { index: 2, .. })
+    ));
+    let after1 = replies(&t, "full")[1].usn_vec_to();
+    assert_eq!(
+        sync.store().watermark().unwrap().unwrap().usn_vec_to,
+        after1
+    );
+    // The replies after the gaps still gave their outcomes.
+    let later: usize = replies(&t, "full")[4..]
+        .iter()
+        .map(|r| r.objects().len())
+        .sum();
+    let before: usize = replies(&t, "full")[..2]
+        .iter()
+        .map(|r| r.objects().len())
+        .sum();
+    assert_eq!(out.len(), before + later);
+}

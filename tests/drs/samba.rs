@@ -9,16 +9,28 @@ use serde_json::Value;
 
 use crate::common::{capture_key as key, hex, lower_hex, samba_dir as dir, samba_truth as truth};
 
+/// The capture's replies, decoded by `Reply::decode_owned` (so every test here checks it;
+/// every other caller of the real captures uses `Reply::decode`): the buffers alternate
+/// between an exact fit and one with spare capacity (the two ways `decode_owned` takes it).
 fn replies(capture: &Value) -> Vec<Reply> {
     capture["replies"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let path = dir().join(r["file"].as_str().unwrap());
             let bytes = std::fs::read(&path).unwrap();
             assert_eq!(bytes.len() as u64, r["reply_bytes"].as_u64().unwrap());
-            Reply::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            let borrowed =
+                Reply::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut owned = Vec::with_capacity(bytes.len() + i % 2 * 7);
+            owned.extend_from_slice(&bytes);
+            let reply =
+                Reply::decode_owned(owned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(reply.objects().len(), borrowed.objects().len());
+            assert_eq!(reply.usn_vec_to(), borrowed.usn_vec_to());
+            reply
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 use phsync::batch::{CancelToken, DrsSync, HeldBack, Runner, SyncReport};
-use phsync::drs::{Reply, SessionKey};
+use phsync::drs::SessionKey;
 use phsync::state::{NoStore, StateStore};
 
 use crate::output::{self, JsonLines};
@@ -21,8 +21,6 @@ const BUNDLED: [&[u8]; 3] = [
     include_bytes!("../../../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-001.bin"),
     include_bytes!("../../../tests/fixtures/samba-a/bin/samba-krb5-nc/reply-002.bin"),
 ];
-/// Threads reading and decoding reply files (decoding is the pipeline's largest stage).
-const DECODERS: usize = 2;
 /// The session key of that capture (from `tests/fixtures/samba-a/truth.json`). Public test
 /// data: it decrypts nothing but this bundled capture.
 const BUNDLED_KEY: &str = "47950bfdd7ad9eeed0785c10281390a4ff9b2afa424f7c9107be4894c91a43c3";
@@ -63,18 +61,21 @@ impl Input {
         }
     }
 
-    fn load(&self, i: usize) -> Result<Reply, String> {
+    /// Reply `i`'s bytes (decoded by the library's read-ahead workers).
+    fn read(&self, i: usize) -> Result<Vec<u8>, String> {
         match self {
             Input::Files(files) => {
-                let path = &files[i];
-                let bytes = std::fs::read(path)
-                    .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-                Reply::decode(&bytes)
-                    .map_err(|e| format!("{}: not a GetNCChanges reply: {e}", path.display()))
+                std::fs::read(&files[i]).map_err(|e| format!("cannot read: {e}"))
             }
-            Input::Bundled => {
-                Reply::decode(BUNDLED[i]).map_err(|e| format!("bundled reply {i}: {e}"))
-            }
+            Input::Bundled => Ok(BUNDLED[i].to_vec()),
+        }
+    }
+
+    /// What reply `i` is called in messages.
+    fn name(&self, i: usize) -> String {
+        match self {
+            Input::Files(files) => files[i].display().to_string(),
+            Input::Bundled => format!("bundled reply {i}"),
         }
     }
 }
@@ -149,27 +150,26 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
     let mut sync = DrsSync::new(store, keys);
-    // A pipeline: replies are read and decoded on DECODERS threads, one queued ahead each,
-    // while this thread merges and writes, the library's read-ahead thread decrypts, and the
-    // pool hashes. (A decoder that panics re-raises its panic when the scope ends.)
+    // A pipeline: reply files are read on a reader thread, one queued ahead, while the
+    // library's read-ahead workers decode and decrypt them, this thread merges and writes, and
+    // the pool hashes. (A reader that panics re-raises its panic when the scope ends.)
     let report = std::thread::scope(|scope| {
         let input = &input;
-        // Decoder `d` reads replies d, d + DECODERS, …; they are taken back in turn, so in order.
-        let receivers: Vec<_> = (0..DECODERS)
-            .map(|d| {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                scope.spawn(move || {
-                    for i in (d..input.len()).step_by(DECODERS) {
-                        if tx.send(input.load(i)).is_err() {
-                            break; // the run stopped
-                        }
-                    }
-                });
-                rx
-            })
-            .collect();
-        let replies = (0..input.len()).map_while(|i| receivers[i % DECODERS].recv().ok());
-        sync.run_to(&runner, replies, &mut out)
+        let (tx, stubs) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for i in 0..input.len() {
+                if tx.send(input.read(i)).is_err() {
+                    break; // the run stopped
+                }
+            }
+        });
+        sync.run_stubs_to(&runner, stubs, &mut out)
+    });
+    let report = report.map(|mut report| {
+        for (i, error) in &mut report.unreadable {
+            *error = format!("{}: {error}", input.name(*i));
+        }
+        report
     });
     if let Err(status) = output::end(&bar, &mut out) {
         return status;
