@@ -125,16 +125,22 @@
 //! alive — one being hashed while the next is read — so memory does not grow with the input:
 //! `tests/batch_memory.rs` streams a million generated accounts and checks peak RSS growth.
 //! Salts come from one OS CSPRNG call per sub-batch rather than one system call per account
-//! (`docs/kdf.md`, technique 7). `DrsSync` prepares (reads and decrypts) at most two replies
-//! ahead of the one it merges, on one read-ahead thread.
+//! (`docs/kdf.md`, technique 7). `DrsSync` decodes and prepares replies ahead of the one it
+//! merges up to about 2 MB of wire data (at least two replies per worker, at most sixteen).
 //!
 //! ## Why the pipeline has stages, and which thread runs what
 //! Only the merge with the store must run on the caller's thread (the store is one SQLite
-//! connection, and the merge of reply *k+1* needs what reply *k* stored). Everything else is a
-//! stage of its own: decoding (the command's decoder threads), reading and decrypting each
-//! object (the read-ahead thread), hashing (the rayon pool), with bounded queues between them,
-//! so input order is kept without ever holding the input. Preparing replies on the pool was
-//! tried and measured slower: its small jobs queue behind the hashing, and idle workers spin.
+//! connection, and the merge of reply *k+1* needs what reply *k* stored). Everything else runs
+//! elsewhere: decoding, reading and decrypting each object on the read-ahead workers (one per
+//! core, up to four, each taking whole replies in turn, so order is kept without a reordering
+//! buffer), hashing on the rayon pool, with bounded queues between them, so input order is
+//! kept without ever holding the input. A worker decodes a reply *and* prepares its objects
+//! (give [`crate::batch::DrsSync::run_stubs_to`] the undecoded stubs): objects decoded on one
+//! thread and prepared on another were read and freed on the other core, and both threads
+//! ran slower. Preparing replies on the pool was tried and measured slower too: its small
+//! jobs queue behind the hashing, and idle workers spin. The runner splits a chunk with few
+//! accounts to hash (most objects of a DRS reply are not users) into parts every pool thread
+//! shares, so no core waits while another hashes the chunk's last part.
 //!
 //! ## Why the CRC is checked
 //! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
