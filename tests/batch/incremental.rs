@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use phsync::batch::{DrsSync, HeldBack, Outcome, Runner, SyncPolicy};
+use phsync::batch::{DrsSync, HeldBack, Outcome, Runner, SyncPolicy, SyncReport};
 use phsync::drs::{Reply, SessionKey};
 #[cfg(feature = "sqlite")]
 use phsync::state::SqliteStore;
@@ -49,7 +49,7 @@ fn run_phase<S: StateStore>(
     sync: &mut DrsSync<S>,
     policy: SyncPolicy,
     replies: Vec<Reply>,
-) -> (Vec<Outcome>, phsync::batch::SyncReport) {
+) -> (Vec<Outcome>, SyncReport) {
     let runner = Runner::new(policy).chunk_size(5);
     let mut out = Vec::new();
     let report = sync
@@ -245,6 +245,20 @@ fn delta_without_state_is_unknown_object_never_not_a_user() {
     assert!(sync.store().watermark().unwrap().is_none());
 }
 
+/// Reply 2 of the full cycle was unreadable: the watermark is the one after reply 1, the last
+/// before the gap, and the report says why.
+fn held_before_reply_2(t: &Value, report: &SyncReport, sync: &DrsSync<MemoryStore>) {
+    assert!(matches!(
+        report.held_back,
+        Some(HeldBack::Unreadable { index: 2, .. })
+    ));
+    let after1 = replies(t, "full")[1].usn_vec_to();
+    assert_eq!(
+        sync.store().watermark().unwrap().unwrap().usn_vec_to,
+        after1
+    );
+}
+
 #[test]
 fn unreadable_reply_holds_the_watermark_and_later_replies_still_run() {
     let t = truth();
@@ -259,16 +273,7 @@ fn unreadable_reply_holds_the_watermark_and_later_replies_still_run() {
     assert_eq!(report.replies, n);
     assert_eq!(report.unreadable.len(), 1);
     assert_eq!(report.committed, n);
-    assert!(matches!(
-        report.held_back,
-        Some(HeldBack::Unreadable { index: 2, .. })
-    ));
-    // The watermark is the one after reply 1, the last before the gap.
-    let after1 = replies(&t, "full")[1].usn_vec_to();
-    assert_eq!(
-        sync.store().watermark().unwrap().unwrap().usn_vec_to,
-        after1
-    );
+    held_before_reply_2(&t, &report, &sync);
     // Later replies' objects were still processed.
     assert!(out.len() > 100);
 }
@@ -522,15 +527,7 @@ fn a_stub_that_does_not_decode_is_unreadable_and_holds_the_watermark() {
         "{error}"
     );
     assert_eq!(report.unreadable[1], (3, "cannot read: gone".to_owned()));
-    assert!(matches!(
-        report.held_back,
-        Some(HeldBack::Unreadable { index: 2, .. })
-    ));
-    let after1 = replies(&t, "full")[1].usn_vec_to();
-    assert_eq!(
-        sync.store().watermark().unwrap().unwrap().usn_vec_to,
-        after1
-    );
+    held_before_reply_2(&t, &report, &sync);
     // The replies after the gaps still gave their outcomes.
     let later: usize = replies(&t, "full")[4..]
         .iter()
