@@ -68,7 +68,14 @@ fn sink<T: std::fmt::Debug>(t: T) {
 /// accessor, every attribute and value, `Debug`) and every object is decrypted with the
 /// captures' keys, in full and hashes-only; the two must agree on the hashes.
 pub fn reply_decode(data: &[u8]) {
-    let Ok(reply) = Reply::decode(data) else {
+    let decoded = Reply::decode(data);
+    // The owning decoder reads the same bytes the same way: same verdict, same error.
+    match (&decoded, Reply::decode_owned(data.to_vec())) {
+        (Ok(a), Ok(b)) => assert_eq!(a.objects().len(), b.objects().len()),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("decode {:?} but decode_owned {:?}", a.is_ok(), b.is_ok()),
+    }
+    let Ok(reply) = decoded else {
         return;
     };
     sink(&reply);
