@@ -2,7 +2,8 @@
 //! real Samba capture (`tests/fixtures/samba-a/`, the whole NC: 282 objects, 11 synced)
 //! repeated N times (default 400: 112,800 objects, 4,400 verifiers), pinned with `taskset` to
 //! 1, 2, … cores. Rounds interleave the core counts, so a host whose speed drifts (a VM's
-//! neighbours) affects every count alike; the medians and their ratios are printed.
+//! neighbours) affects every count alike; the medians, their ratios and the median of each
+//! round's own ratio are printed.
 //!
 //! ```text
 //! cargo bench --features cli --bench pipeline -- [COPIES] [ROUNDS]
@@ -77,10 +78,14 @@ fn main() {
     }
     let objects = copies * 282;
     let one = median(times[0].clone());
-    for (k, t) in times.into_iter().enumerate() {
-        let m = median(t);
+    for (k, t) in times.iter().enumerate() {
+        let m = median(t.clone());
+        // The median of each round's own ratio too: a drifting host moves both runs of a
+        // round alike, so the paired ratio is steadier than the ratio of the medians.
+        let paired = median(times[0].iter().zip(t).map(|(a, b)| a / b).collect());
         println!(
-            "pipeline: {} core(s): median {:.3} s, {:.0} objects/s, {:.2}× one core",
+            "pipeline: {} core(s): median {:.3} s, {:.0} objects/s, {:.2}× one core \
+             (paired: {paired:.2}×)",
             k + 1,
             m,
             objects as f64 / m,
