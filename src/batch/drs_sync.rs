@@ -378,8 +378,10 @@ impl<S: StateStore> DrsSync<S> {
     /// runs on the read-ahead workers beside decryption, so a reply's objects are allocated,
     /// read and freed on one thread; this is the faster way when the replies come as bytes
     /// (files, or the wire). A stub that does not decode is reported as unreadable
-    /// ([`SyncReport::unreadable`]) and holds the watermark back, like an `Err` item. The
-    /// buffers are wiped once decoded.
+    /// ([`SyncReport::unreadable`]) and holds the watermark back, like an `Err` item. Each
+    /// buffer (its secrets still under the session key) is taken without a copy
+    /// ([`Reply::decode_owned`]) and wiped on the worker once its objects are prepared, or
+    /// once it failed to decode.
     ///
     /// # Errors
     /// As [`DrsSync::run_to`].
