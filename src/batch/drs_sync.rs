@@ -122,7 +122,8 @@ struct Books<'s, S> {
     /// Finished records of the reply being delivered.
     batch: Vec<ObjectUpdate>,
     failed_in_reply: u64,
-    last_watermark: Option<Watermark>,
+    /// The watermark the store had when the run began (the base of the first reply's).
+    stored: Option<Watermark>,
     report: SyncReport,
     error: Option<StateError>,
 }
@@ -415,7 +416,7 @@ impl<S: StateStore> DrsSync<S> {
             overlay: HashMap::new(),
             batch: Vec::new(),
             failed_in_reply: 0,
-            last_watermark: previous,
+            stored: previous,
             report: SyncReport::default(),
             error: None,
         });
@@ -459,29 +460,27 @@ impl<S: StateStore> DrsSync<S> {
                         ahead.push(index, reply);
                     }
                     let (index, ready) = ahead.next()?;
+                    b.report.replies += 1;
                     let (mark, prepared) = match ready {
                         Ok((reply, prepared)) if reply.extended_ret() != 0 => {
                             (Mark::Keep, prepared)
                         }
                         Ok((reply, prepared)) => {
-                            let watermark = watermark_after(&reply, b.last_watermark.as_ref());
-                            b.last_watermark = Some(watermark.clone());
+                            // After this run's last reply, or else where the store was.
+                            let before = b.report.reached.as_ref().or(b.stored.as_ref());
+                            let watermark = watermark_after(&reply, before);
+                            b.report.reached = Some(watermark.clone());
                             (Mark::To(watermark), prepared)
                         }
-                        Err(error) => (Mark::Unreadable(error), Vec::new()),
+                        Err(error) => {
+                            b.report.unreadable.push((index, error.clone()));
+                            // No objects: the reply ends here.
+                            let mark = Mark::Unreadable(error);
+                            b.pending.push_back(Pending::ReplyEnd { index, mark });
+                            continue;
+                        }
                     };
-                    b.report.replies += 1;
-                    match &mark {
-                        Mark::To(watermark) => b.report.reached = Some(watermark.clone()),
-                        Mark::Unreadable(error) => b.report.unreadable.push((index, error.clone())),
-                        Mark::Keep => {}
-                    }
-                    if let Mark::Unreadable(_) = mark {
-                        // No objects: the reply ends here.
-                        b.pending.push_back(Pending::ReplyEnd { index, mark });
-                    } else {
-                        current = Some((index, mark));
-                    }
+                    current = Some((index, mark));
                     objects = prepared.into_iter();
                 }
             });

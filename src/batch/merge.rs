@@ -102,7 +102,7 @@ enum Password {
 
 /// Everything [`merge`] needs from one object that does not depend on the store, read and
 /// decrypted once. Independent of every other object, so a reply's objects are prepared off
-/// the caller's thread ([`prepare_all`], on `super::read_ahead`'s thread); only the merge with
+/// the caller's thread ([`prepare_all`], on `super::read_ahead`'s workers); only the merge with
 /// the stored record runs on the caller's thread, which owns the store. The strings derived
 /// from the GUID and the DN (anchor, GUID text, tombstone test) are computed here for the same
 /// reason.
