@@ -21,9 +21,17 @@ use phsync::drs::{Reply, Secrets, SessionKey};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+/// The capture's three reply files.
+fn reply_files() -> Vec<PathBuf> {
+    (0..3)
+        .map(|i| common::samba_dir().join(format!("bin/samba-krb5-nc/reply-{i:03}.bin")))
+        .collect()
+}
+
 fn load() -> (Vec<Vec<u8>>, SessionKey) {
-    let replies = (0..3)
-        .map(|i| common::samba_file(&format!("bin/samba-krb5-nc/reply-{i:03}.bin")))
+    let replies = reply_files()
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
         .collect();
     let truth = common::samba_truth();
     (
@@ -142,9 +150,7 @@ impl Drop for SambaParser {
 }
 
 fn versus_samba(c: &mut Criterion) {
-    let files: Vec<PathBuf> = (0..3)
-        .map(|i| common::samba_dir().join(format!("bin/samba-krb5-nc/reply-{i:03}.bin")))
-        .collect();
+    let files = reply_files();
     let (replies, key) = load();
     let keys = std::slice::from_ref(&key);
     let objects: usize = replies
