@@ -19,4 +19,11 @@ fn main() {
         took.as_secs_f64() * 1e3,
         available.join(", ")
     );
+    for (backend, best) in &phsync::kdf::selection().calibration {
+        println!(
+            "  calibration {:<14} {:>7.1} µs",
+            backend.name(),
+            best.as_secs_f64() * 1e6
+        );
+    }
 }

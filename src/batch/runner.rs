@@ -161,7 +161,8 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// Accounts read per chunk (at least 1). Memory is about two chunks of accounts.
+    /// Accounts read per chunk (at least 1). Memory is about two chunks of accounts: one
+    /// being hashed while the one before it is emitted and the next is read.
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = n.max(1);
         self
@@ -232,14 +233,24 @@ impl<'a> Runner<'a> {
             let mut inflight = false;
             loop {
                 let chunk = self.read_chunk(&mut iter);
-                if inflight {
+                let done = if inflight {
                     match hashed.recv() {
-                        Ok(done) => self.emit(done, &mut sink, &mut summary),
+                        Ok(done) => Some(done),
                         // The helper panicked: re-raise its panic here.
                         Err(_) => break,
                     }
+                } else {
+                    None
+                };
+                // The next chunk goes to the pool before this thread emits the last one, so
+                // the pool hashes while the sink runs (emitting first left the pool idle for
+                // the sink's whole time). Still two chunks alive: the one emitted and the one
+                // hashed.
+                let more = !chunk.is_empty() && to_hash.send(chunk).is_ok();
+                if let Some(done) = done {
+                    self.emit(done, &mut sink, &mut summary);
                 }
-                if chunk.is_empty() || to_hash.send(chunk).is_err() {
+                if !more {
                     break;
                 }
                 inflight = true;
