@@ -162,7 +162,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Accounts read per chunk (at least 1). Memory is about two chunks of accounts: one
-    /// being hashed while the one before it is emitted and the next is read.
+    /// being hashed while this thread emits the one before it or reads the next.
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = n.max(1);
         self
