@@ -12,6 +12,12 @@
  * The "+ step mix" lines add, per two rnds2, what one four-round step of the kernel also
  * issues (msg1, msg2, palignr, pshufd, 2 paddd), all independent: their ratio to the bare
  * rnds2 loop is the kernel's expected slowdown over the pure sha256rnds2 bound.
+ *
+ * With AVX-512F (checked at run time) it also measures the 512-bit ops of the transposed
+ * kernel (vpaddd, vprold, vpternlogd: zmm ops per cycle) and whether they share execution
+ * resources with sha256rnds2: a loop of both against each alone. "hidden" is how much of the
+ * shorter loop disappears when both run together (1 = free, 0 = the times add up), the
+ * measure of what a kernel running SHA-NI lanes beside AVX-512 lanes could gain.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +81,21 @@ LOOP(rnds2_ind8_fullmix, IND8 MIX(10) MIX(11) MIX(12) MIX(13))
 LOOP(ymm_add32, Y8 Y8 Y8 Y8 "vzeroupper\n\t")
 LOOP(xmm_add32, X8 X8 X8 X8)
 
+/* 512-bit ops on zmm10..13 (four independent one-cycle chains), beside rnds2 on xmm2..9. */
+#define ZADD(d) "vpaddd %%zmm1, %%zmm" #d ", %%zmm" #d "\n\t"
+#define ZROL(d) "vprold $7, %%zmm" #d ", %%zmm" #d "\n\t"
+#define ZTERN(d) "vpternlogd $0x96, %%zmm1, %%zmm14, %%zmm" #d "\n\t"
+#define Z4(op) op(10) op(11) op(12) op(13)
+/* A SHA-256 round's 512-bit mix, roughly: 7 adds, 6 rotates, 4 ternary logic ops. */
+#define ZROUND Z4(ZADD) ZADD(10) ZADD(11) ZADD(12) Z4(ZROL) ZROL(10) ZROL(11) Z4(ZTERN)
+#define VZ "vzeroupper\n\t"
+LOOP(zmm_add16, Z4(ZADD) Z4(ZADD) Z4(ZADD) Z4(ZADD) VZ)
+LOOP(zmm_rol16, Z4(ZROL) Z4(ZROL) Z4(ZROL) Z4(ZROL) VZ)
+LOOP(zmm_tern16, Z4(ZTERN) Z4(ZTERN) Z4(ZTERN) Z4(ZTERN) VZ)
+LOOP(zmm_round, ZROUND VZ)
+LOOP(rnds2_ind8_zmm_round, IND8 ZROUND VZ)
+LOOP(rnds2_ind8_zmm_add8, IND8 Z4(ZADD) Z4(ZADD) VZ)
+
 int main(void) {
   double c = add_chain();
   double ind = rnds2_ind8();
@@ -87,5 +108,18 @@ int main(void) {
   printf("rnds2 x8 + full step mix      %5.2f x bare rnds2 (the kernel's mix)\n", rnds2_ind8_fullmix() / ind);
   printf("vpaddd ymm / xmm              %5.2f (1 = full-width 256-bit datapath, 2 = split)\n",
          ymm_add32() / xmm_add32());
+  if (!__builtin_cpu_supports("avx512f")) {
+    printf("no AVX-512F: 512-bit lines skipped\n");
+    return 0;
+  }
+  printf("vpaddd / vprold / vpternlogd zmm  %4.2f / %4.2f / %4.2f per cycle\n",
+         16 * c / zmm_add16(), 16 * c / zmm_rol16(), 16 * c / zmm_tern16());
+  double round = zmm_round(), both = rnds2_ind8_zmm_round();
+  printf("rnds2 x8 + one round's zmm mix  %5.2f cycles (alone %.2f and %.2f): hidden %.2f\n",
+         both / c, ind / c, round / c, (ind + round - both) / (ind < round ? ind : round));
+  both = rnds2_ind8_zmm_add8();
+  double add8 = zmm_add16() / 2;
+  printf("rnds2 x8 + 8 vpaddd zmm         %5.2f cycles (alone %.2f and %.2f): hidden %.2f\n",
+         both / c, ind / c, add8 / c, (ind + add8 - both) / (ind < add8 ? ind : add8));
   return 0;
 }
