@@ -209,8 +209,9 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs over `inputs`, handing every outcome to `sink` in input order, and returns the
-    /// counts. Reading the next chunk overlaps hashing the current one; the input iterator
-    /// stays on the caller's thread, so it need not be `Send`.
+    /// counts. Reading the next chunk, and handing the last one's outcomes to `sink`, overlap
+    /// hashing the current one; the input iterator and `sink` stay on the caller's thread, so
+    /// neither need be `Send`.
     pub fn run<I, F>(&self, inputs: I, mut sink: F) -> Summary
     where
         I: IntoIterator<Item = SourceItem>,
