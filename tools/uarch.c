@@ -16,8 +16,9 @@
  * With AVX-512F (checked at run time) it also measures the 512-bit ops of the transposed
  * kernel (vpaddd, vprold, vpternlogd: zmm ops per cycle) and whether they share execution
  * resources with sha256rnds2: a loop of both against each alone. "hidden" is how much of the
- * shorter loop disappears when both run together (1 = free, 0 = the times add up), the
- * measure of what a kernel running SHA-NI lanes beside AVX-512 lanes could gain.
+ * shorter loop disappears when both run together (1 = free, 0 = the times add up): an upper
+ * bound on what a kernel running SHA-NI lanes beside AVX-512 lanes could gain (on Zen 4 such
+ * a prototype lost 7-8 %: BENCHMARKS.md, the Zen 4 section).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -96,6 +97,9 @@ LOOP(zmm_round, ZROUND VZ)
 LOOP(rnds2_ind8_zmm_round, IND8 ZROUND VZ)
 LOOP(rnds2_ind8_zmm_add8, IND8 Z4(ZADD) Z4(ZADD) VZ)
 
+/* How much of the shorter of two loops (times a, b) is hidden when they run together (ab). */
+static double hidden(double a, double b, double ab) { return (a + b - ab) / (a < b ? a : b); }
+
 int main(void) {
   double c = add_chain();
   double ind = rnds2_ind8();
@@ -112,14 +116,14 @@ int main(void) {
     printf("no AVX-512F: 512-bit lines skipped\n");
     return 0;
   }
+  double add16 = zmm_add16();
   printf("vpaddd / vprold / vpternlogd zmm  %4.2f / %4.2f / %4.2f per cycle\n",
-         16 * c / zmm_add16(), 16 * c / zmm_rol16(), 16 * c / zmm_tern16());
+         16 * c / add16, 16 * c / zmm_rol16(), 16 * c / zmm_tern16());
   double round = zmm_round(), both = rnds2_ind8_zmm_round();
   printf("rnds2 x8 + one round's zmm mix  %5.2f cycles (alone %.2f and %.2f): hidden %.2f\n",
-         both / c, ind / c, round / c, (ind + round - both) / (ind < round ? ind : round));
+         both / c, ind / c, round / c, hidden(ind, round, both));
   both = rnds2_ind8_zmm_add8();
-  double add8 = zmm_add16() / 2;
   printf("rnds2 x8 + 8 vpaddd zmm         %5.2f cycles (alone %.2f and %.2f): hidden %.2f\n",
-         both / c, ind / c, add8 / c, (ind + add8 - both) / (ind < add8 ? ind : add8));
+         both / c, ind / c, add16 / 2 / c, hidden(ind, add16 / 2, both));
   return 0;
 }

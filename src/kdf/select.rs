@@ -145,8 +145,8 @@ impl Backend {
     /// Why calibrate rather than list CPU models: which one wins depends on the
     /// microarchitecture, not on the feature bits — SHA-NI on AMD Zen 3, a tie between SHA-NI
     /// ×4 and AVX-512 on Zen 4, AVX-512 on Intel Xeon and AMD Zen 5 (`BENCHMARKS.md`); SHA-NI
-    /// ×4 beats ×2 on Zen 5 and loses on a busy
-    /// Zen 3; the assembly loop's lead over the compiled one is largest where the SHA unit is
+    /// ×4 beats ×2 on Zen 5 and loses on a busy Zen 3; the assembly loop's lead over the
+    /// compiled one is largest where the SHA unit is
     /// the bound (Zen 1); two interleaved AVX-512 groups pay only where one group leaves
     /// vector ports idle — and model lists go stale (`docs/kdf.md`
     /// technique 4). The calibration runs each candidate on the same 32 dummy inputs × 64

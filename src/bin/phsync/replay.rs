@@ -150,15 +150,12 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
     let mut sync = DrsSync::new(store, keys);
-    // A pipeline: reply files are read on a reader thread, while the library's read-ahead
-    // workers decode and decrypt them, this thread merges and writes, and the pool hashes.
-    // The reader keeps up to 16 files read ahead: the read-ahead takes replies in bursts, and
-    // with only one waiting it took them one by one, each waiting for the reader to wake and
-    // read the next (a core idle ~15 % of the run on 2 vCPUs, ~8 % now). (A reader that
-    // panics re-raises its panic when the scope ends.)
+    // A pipeline: reply files are read on a reader thread (up to `FILES_AHEAD` ahead), while
+    // the library's read-ahead workers decode and decrypt them, this thread merges and writes,
+    // and the pool hashes. (A reader that panics re-raises its panic when the scope ends.)
     let report = std::thread::scope(|scope| {
         let input = &input;
-        let (tx, stubs) = std::sync::mpsc::sync_channel(16);
+        let (tx, stubs) = std::sync::mpsc::sync_channel(FILES_AHEAD);
         scope.spawn(move || {
             for i in 0..input.len() {
                 if tx.send(input.read(i)).is_err() {
@@ -189,6 +186,11 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     }
     explain(&report, args)
 }
+
+/// Reply files the reader keeps read ahead of the library's read-ahead. It takes replies in
+/// bursts; with one file waiting it took them one by one, each behind a reader wake-up (a core
+/// idle ~15 % of the run on 2 vCPUs instead of ~8 %: BENCHMARKS.md, the Zen 4 section).
+const FILES_AHEAD: usize = 16;
 
 /// Names every unreadable file and every failure class on stderr; the exit status.
 pub fn explain(report: &SyncReport, args: &PolicyArgs) -> Status {
