@@ -121,9 +121,10 @@
 //! watermark (`ulExtendedRet` ≠ 0: not part of the cycle).
 //!
 //! ## Why memory stays bounded
-//! The runner reads a chunk (4096 accounts by default) at a time and keeps at most two chunks
-//! alive — one being hashed while the next is read — so memory does not grow with the input:
-//! `tests/batch_memory.rs` streams a million generated accounts and checks peak RSS growth.
+//! The runner reads a chunk (4096 accounts by default) at a time and keeps at most three
+//! chunks alive — one being read, two being hashed or emitted — so memory does not grow with
+//! the input: `tests/batch_memory.rs` streams a million generated accounts and checks peak
+//! RSS growth.
 //! Salts come from one OS CSPRNG call per sub-batch rather than one system call per account
 //! (`docs/kdf.md`, technique 7). `DrsSync` decodes and prepares replies ahead of the one it
 //! merges up to about 2 MB of wire data (at least two replies per worker, at most sixteen).

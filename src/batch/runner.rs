@@ -5,14 +5,13 @@
 //! The accounts to hash are split into sub-batches of a few dozen and spread over the rayon
 //! pool, where each sub-batch goes through the multi-lane core in one call. While chunk *k*
 //! is being hashed (one helper thread per run hands it to the pool) the caller's thread
-//! already reads chunk *k+1*, so decoding overlaps hashing. At most two chunks are alive at
-//! any time.
+//! already reads chunk *k+1*, and *k+2* while *k+1* waits, so decoding overlaps hashing. At
+//! most three chunks are alive at any time.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rayon::prelude::*;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::account::{FailReason, SourceItem, SyncAccount};
 use super::outcome::{Failure, Outcome, Record, SkipReason};
@@ -27,6 +26,15 @@ pub const DEFAULT_CHUNK_SIZE: usize = 4096;
 pub const DEFAULT_SUB_BATCH: usize = 64;
 /// Slots reserved up front for a chunk at most (a larger chunk grows as it is read).
 const MAX_RESERVED_CHUNK: usize = 1 << 16;
+/// Chunks read and not yet emitted, beyond the one being read, before the caller's thread
+/// waits for the pool (see [`Runner::run`]).
+///
+/// With one, the caller's thread read a chunk, then waited for the pool, then emitted: a
+/// pipeline in lock step, where a core sat idle whenever one stage ran late (about 15 % of
+/// the time through `phsync replay` on 2 vCPUs: the input's decoding stopped as soon as its
+/// read-ahead filled, while this thread waited for the pool). Two let either side run a
+/// chunk ahead; more gained nothing there.
+const CHUNKS_AHEAD: usize = 2;
 
 /// A cloneable flag that stops a run between sub-batches. Accounts already read but not yet
 /// hashed are reported as failed with reason `cancelled`; nothing is read after it is set.
@@ -161,8 +169,8 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// Accounts read per chunk (at least 1). Memory is about two chunks of accounts: one
-    /// being hashed while this thread emits the one before it or reads the next.
+    /// Accounts read per chunk (at least 1). Memory is at most three chunks of accounts: one
+    /// being read, and two hashed, waiting to be hashed, or being emitted.
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = n.max(1);
         self
@@ -222,8 +230,10 @@ impl<'a> Runner<'a> {
         std::thread::scope(|scope| {
             // One helper thread for the whole run (not one per chunk): it hands each chunk to
             // the pool and returns its outcomes, while this thread reads the next chunk.
-            let (to_hash, chunks) = std::sync::mpsc::sync_channel::<Vec<Slot>>(0);
-            let (to_emit, hashed) = std::sync::mpsc::sync_channel::<Vec<Outcome>>(0);
+            // The helper's queue: the chunk it hashes, and up to `CHUNKS_AHEAD - 1` waiting.
+            let (to_hash, chunks) = std::sync::mpsc::sync_channel::<Vec<Slot>>(CHUNKS_AHEAD - 1);
+            // Unbounded, but `inflight` below bounds what it holds.
+            let (to_emit, hashed) = std::sync::mpsc::channel::<Vec<Outcome>>();
             let helper = scope.spawn(move || {
                 for chunk in chunks {
                     if to_emit.send(self.finish_chunk(chunk)).is_err() {
@@ -231,32 +241,36 @@ impl<'a> Runner<'a> {
                     }
                 }
             });
-            let mut inflight = false;
+            // Chunks sent to the helper and not emitted yet.
+            let mut inflight = 0usize;
             loop {
                 let chunk = self.read_chunk(&mut iter);
-                let done = if inflight {
-                    match hashed.recv() {
-                        Ok(done) => Some(done),
-                        // The helper panicked: re-raise its panic here.
-                        Err(_) => break,
-                    }
-                } else {
-                    None
-                };
-                // The next chunk goes to the pool before this thread emits the last one, so
-                // the pool hashes while the sink runs (emitting first left the pool idle for
-                // the sink's whole time). Still two chunks alive: the one emitted and the one
-                // hashed.
-                let more = !chunk.is_empty() && to_hash.send(chunk).is_ok();
-                if let Some(done) = done {
-                    self.emit(done, &mut sink, &mut summary);
-                }
-                if !more {
+                // A chunk goes to the pool before this thread emits the ones before it, so
+                // the pool hashes while the sink runs.
+                // An error means the helper panicked; the join below re-raises the panic.
+                if chunk.is_empty() || to_hash.send(chunk).is_err() {
                     break;
                 }
-                inflight = true;
+                inflight += 1;
+                // Emit what is hashed already. Wait for the oldest chunk only when more than
+                // `CHUNKS_AHEAD` are out: until then, this thread keeps reading, so the
+                // decoding behind the input keeps going while the pool hashes.
+                while inflight > 0 {
+                    let done = if inflight > CHUNKS_AHEAD {
+                        hashed.recv().ok()
+                    } else {
+                        hashed.try_recv().ok()
+                    };
+                    let Some(done) = done else { break };
+                    inflight -= 1;
+                    self.emit(done, &mut sink, &mut summary);
+                }
             }
             drop(to_hash);
+            // The rest, in order; the channel ends when the helper does.
+            for done in hashed {
+                self.emit(done, &mut sink, &mut summary);
+            }
             join(helper);
         });
         summary.cancelled = self.cancel.is_cancelled();
@@ -358,16 +372,45 @@ impl<'a> Runner<'a> {
     }
 
     /// One result per index in `work`, in order.
+    ///
+    /// The parts are handed out from a shared counter to one job per pool thread, each
+    /// taking the next part until none is left. A parallel iterator over the parts split them
+    /// lazily instead: seen with `perf sched` on 2 vCPUs, the second pool thread, woken by the
+    /// first split, often found nothing to steal yet, went back to sleep, and one thread
+    /// hashed the whole chunk while the other core sat idle. A spawned job stays queued until
+    /// a thread runs it, so a thread that wakes late still finds one.
     fn hash_all(&self, chunk: &[Slot], work: &[usize]) -> Vec<Hashed> {
         self.install(|| {
+            let threads = rayon::current_num_threads();
             let size = part_size(
                 work.len(),
-                rayon::current_num_threads(),
+                threads,
                 Backend::selected().lanes(),
                 self.sub_batch,
             );
-            work.par_chunks(size)
-                .flat_map_iter(|part| self.hash_part(chunk, part))
+            let parts: Vec<&[usize]> = work.chunks(size).collect();
+            let hashed: Vec<OnceLock<Vec<Hashed>>> =
+                parts.iter().map(|_| OnceLock::new()).collect();
+            let next = AtomicUsize::new(0);
+            let take_parts = || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(part) = parts.get(k) else { break };
+                if hashed[k].set(self.hash_part(chunk, part)).is_err() {
+                    unreachable!("part {k} was taken twice");
+                }
+            };
+            rayon::scope(|scope| {
+                for _ in 1..threads.min(parts.len()) {
+                    scope.spawn(|_| take_parts());
+                }
+                take_parts();
+            });
+            hashed
+                .into_iter()
+                .flat_map(|h| {
+                    h.into_inner()
+                        .expect("the scope ends after every part is hashed")
+                })
                 .collect()
         })
     }

@@ -255,7 +255,8 @@ fn cancellation_stops_reading_and_reports_every_read_account() {
     assert!(summary.cancelled);
     assert!(out.len() < 1000);
     assert_eq!(summary.total as usize, out.len());
-    // Whatever was read got an outcome: the pipelined run reads at most one chunk ahead.
+    // Whatever was read got an outcome: the pipelined run reads at most two chunks past the
+    // one emitted, which stops it here.
     assert!(out.len() <= 30, "{}", out.len());
     drop(runner);
     assert_eq!(read, out.len());

@@ -251,11 +251,13 @@ fn nothing_is_remembered_that_was_not_delivered() {
     let mut sync = VerifierSync::new(MemoryStore::new()).commit_every(1);
     let runner = Runner::new(policy(2)).chunk_size(1);
     let mut sink = BrokenPipe(0);
-    let items = vec![user("alice", "a"), user("bob", "b"), user("carol", "c")];
+    let items: Vec<_> = (0..10).map(|i| user(&format!("u{i}"), "pw")).collect();
     let err = sync.run_to(&runner, items, &mut sink).unwrap_err();
     assert!(matches!(err, StateError::Sink(_)), "{err}");
     assert_eq!(sync.store().verifier_count(), 0);
-    assert!(sink.0 < 3, "the run stops reading after the failed flush");
+    // The run stops reading after the failed flush: what it read before (at most two chunks
+    // past the first one emitted) still gets its outcomes.
+    assert!(sink.0 <= 3, "{} outcomes", sink.0);
 }
 
 impl OutcomeSink for &mut BrokenPipe {
