@@ -322,7 +322,8 @@ fn item(i: usize, kind: &Kind) -> SourceItem {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Order and count preservation over random mixes, chunk and sub-batch sizes, for both the
+    /// Order and count preservation over random mixes, chunk and sub-batch sizes and pool
+    /// sizes (the parts of a chunk are shared out among the pool's threads), for both the
     /// pipelined `run` and the pull iterator.
     #[test]
     fn one_outcome_per_input_in_order(
@@ -331,10 +332,13 @@ proptest! {
             0..80),
         chunk in 1usize..20,
         sub in 1usize..9,
+        threads in 1usize..5,
     ) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let runner = Runner::new(SyncPolicy { iterations: Iterations::new(1).unwrap(), ..SyncPolicy::default() })
             .chunk_size(chunk)
-            .sub_batch(sub);
+            .sub_batch(sub)
+            .thread_pool(&pool);
         let inputs: Vec<SourceItem> = kinds.iter().enumerate().map(|(i, k)| item(i, k)).collect();
         let mut pushed = Vec::new();
         runner.run(inputs.clone(), |o| pushed.push(o));
