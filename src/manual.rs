@@ -140,8 +140,10 @@
 //! thread and prepared on another were read and freed on the other core, and both threads
 //! ran slower. Preparing replies on the pool was tried and measured slower too: its small
 //! jobs queue behind the hashing, and idle workers spin. The runner splits a chunk with few
-//! accounts to hash (most objects of a DRS reply are not users) into parts every pool thread
-//! shares, so no core waits while another hashes the chunk's last part.
+//! accounts to hash (most objects of a DRS reply are not users) into parts that every pool
+//! thread takes from a shared counter, so no core waits while another hashes the chunk's last
+//! part; and it lets two chunks wait for or be at the pool while the caller reads the next, so
+//! the caller and the pool do not run in lock step, each waiting for the other.
 //!
 //! ## Why the CRC is checked
 //! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
