@@ -193,7 +193,8 @@ impl<S: StateStore> Books<'_, S> {
         if self.error.is_some() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        // Taken and put back emptied, so the next reply reuses its capacity.
+        let mut batch = std::mem::take(&mut self.batch);
         match self.store.commit(&batch, advance) {
             Ok(()) => {
                 self.report.committed += 1;
@@ -206,6 +207,8 @@ impl<S: StateStore> Books<'_, S> {
             }
             Err(e) => self.error = Some(e),
         }
+        batch.clear();
+        self.batch = batch;
     }
 
     /// Whether a reply end waits at the front of the queue (its outcomes were all delivered).
