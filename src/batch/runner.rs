@@ -30,10 +30,11 @@ const MAX_RESERVED_CHUNK: usize = 1 << 16;
 /// waits for the pool (see [`Runner::run`]).
 ///
 /// With one, the caller's thread read a chunk, then waited for the pool, then emitted: a
-/// pipeline in lock step, where a core sat idle whenever one stage ran late (about 15 % of
-/// the time through `phsync replay` on 2 vCPUs: the input's decoding stopped as soon as its
+/// pipeline in lock step, where a core sat idle whenever one stage ran late (18 % of the
+/// time through `phsync replay` on 2 vCPUs: the input's decoding stopped as soon as its
 /// read-ahead filled, while this thread waited for the pool). Two let either side run a
-/// chunk ahead; more gained nothing there.
+/// chunk ahead (with the shared hash parts of `hash_all`, idle fell to 7-11 %); three or
+/// four gained nothing more there.
 const CHUNKS_AHEAD: usize = 2;
 
 /// A cloneable flag that stops a run between sub-batches. Accounts already read but not yet
