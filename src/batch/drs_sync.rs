@@ -425,7 +425,9 @@ impl<S: StateStore> DrsSync<S> {
         });
         let keys = &self.keys;
         let mut replies = replies.enumerate();
-        let mut objects = Vec::<Prepared>::new().into_iter();
+        // The current reply's objects, each merged in place (`merge` takes its values).
+        let mut objects = Vec::<Prepared>::new();
+        let mut next_object = 0;
         let mut current: Option<(usize, Mark)> = None;
         let summary = std::thread::scope(|scope| {
             // The next replies are decoded and decrypted in the background (`ReadAhead`);
@@ -436,7 +438,8 @@ impl<S: StateStore> DrsSync<S> {
                     if books.borrow().error.is_some() {
                         return None;
                     }
-                    if let Some(object) = objects.next() {
+                    if let Some(object) = objects.get_mut(next_object) {
+                        next_object += 1;
                         let mut b = books.borrow_mut();
                         let stored = match b.lookup(object.guid()) {
                             Ok(r) => r,
@@ -484,7 +487,8 @@ impl<S: StateStore> DrsSync<S> {
                         }
                     };
                     current = Some((index, mark));
-                    objects = prepared.into_iter();
+                    objects = prepared;
+                    next_object = 0;
                 }
             });
             let summary = runner.run(items, |outcome| {

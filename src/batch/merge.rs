@@ -222,8 +222,9 @@ fn failed(identity: Identity, reason: FailReason, detail: String) -> Merged {
     }
 }
 
-/// Merges a prepared object with `stored`.
-pub(crate) fn merge(object: Prepared, stored: Option<ObjectRecord>) -> Merged {
+/// Merges a prepared object with `stored`, taking the object's values (it is left empty):
+/// taken in place, the prepared object is not moved out of its reply's vector.
+pub(crate) fn merge(object: &mut Prepared, stored: Option<ObjectRecord>) -> Merged {
     let flags = match &object.flags {
         Ok(flags) => *flags,
         Err(detail) => {
@@ -249,19 +250,15 @@ pub(crate) fn merge(object: Prepared, stored: Option<ObjectRecord>) -> Merged {
             );
         }
     };
-    let Prepared {
-        guid,
-        source_anchor,
-        guid_string,
-        sid,
-        dn,
-        sam_account_name,
-        user_principal_name,
-        stamp,
-        password,
-        flags: _,
-        dn_is_tombstone: _,
-    } = object;
+    let guid = object.guid;
+    let source_anchor = object.source_anchor.take();
+    let guid_string = object.guid_string.take();
+    let sid = object.sid.take();
+    let dn = object.dn.take();
+    let sam_account_name = object.sam_account_name.take();
+    let user_principal_name = object.user_principal_name.take();
+    let stamp = object.stamp;
+    let password = std::mem::replace(&mut object.password, Password::NotCarried);
     let mut record = stored.unwrap_or_else(|| ObjectRecord::new(kind));
     record.kind = kind;
     apply(&mut record.sam_account_name, sam_account_name);
