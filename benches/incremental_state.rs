@@ -13,6 +13,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/distinct.rs"]
+mod distinct;
 
 use std::path::Path;
 use std::time::Instant;
@@ -24,46 +26,6 @@ use phsync::state::SqliteStore;
 use serde_json::Value;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b");
-
-/// One reply's bytes and where each objectGUID stands in them.
-struct Template {
-    bytes: Vec<u8>,
-    guid_offsets: Vec<usize>,
-    objects: usize,
-}
-
-impl Template {
-    fn new(bytes: Vec<u8>) -> Template {
-        let reply = Reply::decode(&bytes).unwrap();
-        let mut guid_offsets = Vec::new();
-        for o in reply.objects() {
-            let g = *o.object_guid().unwrap().as_bytes();
-            guid_offsets.extend(
-                bytes
-                    .windows(16)
-                    .enumerate()
-                    .filter(|(_, w)| *w == g)
-                    .map(|(i, _)| i),
-            );
-        }
-        Template {
-            bytes,
-            guid_offsets,
-            objects: reply.objects().len(),
-        }
-    }
-
-    /// Copy `n`: every GUID's last four bytes XORed with `n`.
-    fn copy(&self, n: u32) -> Reply {
-        let mut b = self.bytes.clone();
-        for &off in &self.guid_offsets {
-            for (i, x) in n.to_le_bytes().iter().enumerate() {
-                b[off + 12 + i] ^= x;
-            }
-        }
-        Reply::decode(&b).unwrap()
-    }
-}
 
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -87,12 +49,14 @@ fn main() {
     )
     .unwrap();
     let key = SessionKey::from_hex(truth["session_key_hex"].as_str().unwrap()).unwrap();
-    let templates: Vec<Template> = truth["phases"][0]["replies"]
+    let templates: Vec<distinct::Template> = truth["phases"][0]["replies"]
         .as_array()
         .unwrap()
         .iter()
         .map(|f| {
-            Template::new(std::fs::read(Path::new(FIXTURE).join(f.as_str().unwrap())).unwrap())
+            distinct::Template::new(
+                std::fs::read(Path::new(FIXTURE).join(f.as_str().unwrap())).unwrap(),
+            )
         })
         .collect();
     let per_cycle: usize = templates.iter().map(|t| t.objects).sum();
@@ -109,8 +73,11 @@ fn main() {
         ..SyncPolicy::default()
     });
     let mut sync = DrsSync::new(SqliteStore::open(&db).unwrap(), vec![key]);
-    let replies =
-        (0..cycles as u32).flat_map(|c| templates.iter().map(move |t| Ok::<_, String>(t.copy(c))));
+    let replies = (0..cycles as u32).flat_map(|c| {
+        templates
+            .iter()
+            .map(move |t| Ok::<_, String>(Reply::decode(&t.copy_bytes(c)).unwrap()))
+    });
     let mut synced = 0u64;
     let report = sync
         .run(&runner, replies, |o| {

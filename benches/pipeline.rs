@@ -1,7 +1,8 @@
 //! The whole pipeline's scaling over cores, through the built command: `phsync replay` over the
 //! real Samba capture (`tests/fixtures/samba-a/`, the whole NC: 282 objects, 11 synced)
-//! repeated N times (default 400: 112,800 objects, 4,400 verifiers), pinned with `taskset` to
-//! 1, 2, … cores. Rounds interleave the core counts, so a host whose speed drifts (a VM's
+//! copied N times with every objectGUID rewritten, so that each copy is new objects, as in one
+//! sync cycle of a large domain (default 400: 112,800 objects, 4,400 verifiers), pinned with
+//! `taskset` to 1, 2, … cores. Rounds interleave the core counts, so a host whose speed drifts (a VM's
 //! neighbours) affects every count alike; the medians, their ratios and the median of each
 //! round's own ratio are printed.
 //!
@@ -12,6 +13,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/distinct.rs"]
+mod distinct;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -52,7 +55,18 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "bin"))
         .collect();
     replies.sort();
-    let files: Vec<&PathBuf> = (0..copies).flat_map(|_| replies.iter()).collect();
+    let templates: Vec<distinct::Template> = replies
+        .iter()
+        .map(|p| distinct::Template::new(std::fs::read(p).unwrap()))
+        .collect();
+    let mut files: Vec<PathBuf> = Vec::with_capacity(copies * replies.len());
+    for c in 0..copies {
+        for (i, t) in templates.iter().enumerate() {
+            let file = dir.join(format!("copy{c:05}-{i}.bin"));
+            std::fs::write(&file, t.copy_bytes(c as u32)).unwrap();
+            files.push(file);
+        }
+    }
     let cpu = common::cpu_model();
     println!(
         "pipeline: {cpu}, {cores} cores; {copies} × the capture ({} replies), {rounds} rounds; \
@@ -76,7 +90,7 @@ fn main() {
             t.push(started.elapsed().as_secs_f64());
         }
     }
-    let objects = copies * 282;
+    let objects = copies * templates.iter().map(|t| t.objects).sum::<usize>();
     let one = median(times[0].clone());
     for (k, t) in times.iter().enumerate() {
         let m = median(t.clone());

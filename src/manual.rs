@@ -83,6 +83,17 @@
 //! enabled account that was never synced) fails as `password_not_replicated`, because the
 //! cloud has no verifier for it and this reply cannot give one.
 //!
+//! An object can come twice in one run: changed during a full replication and sent again, a
+//! delta replayed after the full cycle it changes, an object fetched whole after a delta named
+//! it. The second copy is merged with what the first one's *outcome* made of the record (a
+//! sync sets [`crate::state::ObjectRecord::synced`], so an unchanged password is `unchanged`
+//! the second time; a failure leaves the record as it was). While the first copy is still
+//! being hashed that outcome is not known, so the merge waits for the pipeline to drain rather
+//! than guess: the outcomes of a run depend on its input alone, never on chunk sizes, threads
+//! or timing (`tests/batch/repeats.rs`). In a sync cycle an object comes once, so drains are
+//! rare; a hashing pipeline that guessed instead had synced such passwords twice or once,
+//! depending on which thread was ahead.
+//!
 //! A reply's records and the watermark it reached are committed in one transaction
 //! ([`crate::state::StateStore::commit`]) only after all of its outcomes reached the sink and
 //! the sink was flushed. A process killed in between loses nothing: the next run asks for

@@ -8,17 +8,21 @@
 //! unreadable or one of its objects failed, later replies of the same run still get their
 //! outcomes and records, but the watermark stays where it was, so the next run asks the DC
 //! for those changes again (at-least-once, never skipped).
+//!
+//! An object merged again while its earlier copy of the same run is still in the pipeline
+//! waits for that copy's outcome (the runner drains first, [`super::runner::Feed::Drain`]):
+//! whether it synced decides the record the next copy is merged with, and the outcomes of a
+//! run must not depend on how far the pipeline happened to be.
 
 use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 
-use super::account::SourceItem;
 use super::merge::{Prepared, merge};
 use super::outcome::Outcome;
 use super::read_ahead::{Queued, ReadAhead};
-use super::runner::{Runner, Summary, join};
+use super::runner::{Feed, Runner, Summary, join};
 use crate::ad::Guid;
 use crate::drs::{Reply, SessionKey};
 use crate::state::{
@@ -112,13 +116,33 @@ enum Mark {
     Keep,
 }
 
+/// What this run has merged of one object and not committed yet.
+struct Claimed {
+    /// The record after this run's latest delivered outcome for the object that was not a
+    /// failure (`None`: there is none yet, and the store's record is the current one).
+    record: Option<ObjectRecord>,
+    /// Merges of the object neither committed nor abandoned yet.
+    claims: usize,
+    /// Merges of the object whose outcome has not reached the sink yet.
+    unresolved: usize,
+}
+
+/// A stored record as the next merge of its object must see it.
+enum Lookup {
+    /// The record (or none).
+    Found(Option<ObjectRecord>),
+    /// An earlier copy of the object is still in the pipeline: its outcome decides the
+    /// record (a sync sets [`ObjectRecord::synced`]), so the pipeline must drain first.
+    InFlight,
+}
+
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
 /// both on the caller's thread.
 struct Books<'s, S> {
     store: &'s mut S,
     pending: VecDeque<Pending>,
-    /// Records merged but not committed yet, so a later reply of the same run sees them.
-    overlay: HashMap<Guid, (ObjectRecord, usize)>,
+    /// Objects merged but not committed yet, so a later reply of the same run sees them.
+    overlay: HashMap<Guid, Claimed>,
     /// Finished records of the reply being delivered.
     batch: Vec<ObjectUpdate>,
     failed_in_reply: u64,
@@ -129,34 +153,52 @@ struct Books<'s, S> {
 }
 
 impl<S: StateStore> Books<'_, S> {
-    fn lookup(&mut self, guid: Option<Guid>) -> Result<Option<ObjectRecord>, StateError> {
-        let Some(guid) = guid else { return Ok(None) };
-        if let Some((record, _)) = self.overlay.get(&guid) {
-            return Ok(Some(record.clone()));
-        }
-        self.store.get(&guid)
-    }
-
-    fn remember(&mut self, update: &ObjectUpdate) {
-        let record = update.record.clone();
-        match self.overlay.entry(update.guid) {
-            Entry::Occupied(mut e) => {
-                let (stored, claims) = e.get_mut();
-                *stored = record;
-                *claims += 1;
+    /// The record the next merge of `guid` starts from: this run's latest delivered one, or
+    /// the store's. With `drained`, the pipeline was drained for this object already, so
+    /// every earlier copy's outcome is in (it does not ask twice).
+    fn lookup(&mut self, guid: Option<Guid>, drained: bool) -> Result<Lookup, StateError> {
+        let Some(guid) = guid else {
+            return Ok(Lookup::Found(None));
+        };
+        if let Some(claimed) = self.overlay.get(&guid) {
+            if claimed.unresolved > 0 && !drained {
+                return Ok(Lookup::InFlight);
             }
-            Entry::Vacant(e) => {
-                e.insert((record, 1));
+            if let Some(record) = &claimed.record {
+                return Ok(Lookup::Found(Some(record.clone())));
             }
         }
+        self.store.get(&guid).map(Lookup::Found)
     }
 
-    /// Drops one in-flight claim on `guid`'s overlay record (committed or abandoned).
+    /// Notes a merge of `guid` whose outcome is to come.
+    fn claim(&mut self, guid: Guid) {
+        let claimed = self.overlay.entry(guid).or_insert(Claimed {
+            record: None,
+            claims: 0,
+            unresolved: 0,
+        });
+        claimed.claims += 1;
+        claimed.unresolved += 1;
+    }
+
+    /// The outcome of a claim on `guid` reached the sink: `record` is the object's record
+    /// from now on (`None`: it failed, and the record stays as it was).
+    fn resolve(&mut self, guid: &Guid, record: Option<&ObjectRecord>) {
+        if let Some(claimed) = self.overlay.get_mut(guid) {
+            claimed.unresolved -= 1;
+            if let Some(record) = record {
+                claimed.record = Some(record.clone());
+            }
+        }
+    }
+
+    /// Drops one claim on `guid` (committed or abandoned).
     fn release(&mut self, guid: &Guid) {
-        if let Some(entry) = self.overlay.get_mut(guid) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                self.overlay.remove(guid);
+        if let Entry::Occupied(mut e) = self.overlay.entry(*guid) {
+            e.get_mut().claims -= 1;
+            if e.get().claims == 0 {
+                e.remove();
             }
         }
     }
@@ -226,25 +268,28 @@ impl<S: StateStore> Books<'_, S> {
         let Some(Pending::Object(update)) = self.pending.pop_front() else {
             unreachable!("the runner yields one outcome per object, in order");
         };
+        let Some(mut update) = update else {
+            self.failed_in_reply += u64::from(matches!(outcome, Outcome::Failed { .. }));
+            return;
+        };
         match outcome {
             Outcome::Failed { .. } => {
                 self.failed_in_reply += 1;
-                // The stored record stays as it was; drop this run's overlay claim.
-                if let Some(u) = update {
-                    self.release(&u.guid);
-                }
+                // The stored record stays as it was; drop this run's claim.
+                self.resolve(&update.guid, None);
+                self.release(&update.guid);
+                return;
             }
             Outcome::Synced(record) => {
-                if let Some(mut u) = update {
-                    u.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
-                        stamp,
-                        pwd_last_set: record.pwd_last_set,
-                    });
-                    self.batch.push(u);
-                }
+                update.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
+                    stamp,
+                    pwd_last_set: record.pwd_last_set,
+                });
             }
-            Outcome::Skipped { .. } => self.batch.extend(update),
+            Outcome::Skipped { .. } => {}
         }
+        self.resolve(&update.guid, Some(&update.record));
+        self.batch.push(update);
     }
 }
 
@@ -433,27 +478,34 @@ impl<S: StateStore> DrsSync<S> {
             // The next replies are decoded and decrypted in the background (`ReadAhead`);
             // only the merge with the store runs on this thread.
             let (mut ahead, workers) = ReadAhead::start(scope, keys);
-            let items = std::iter::from_fn(|| -> Option<SourceItem> {
+            // Whether the pipeline was drained for the object at `next_object`.
+            let mut drained = false;
+            let items = std::iter::from_fn(|| -> Option<Feed> {
                 loop {
                     if books.borrow().error.is_some() {
                         return None;
                     }
                     if let Some(object) = objects.get_mut(next_object) {
-                        next_object += 1;
                         let mut b = books.borrow_mut();
-                        let stored = match b.lookup(object.guid()) {
-                            Ok(r) => r,
+                        let stored = match b.lookup(object.guid(), drained) {
+                            Ok(Lookup::Found(r)) => r,
+                            Ok(Lookup::InFlight) => {
+                                drained = true;
+                                return Some(Feed::Drain);
+                            }
                             Err(e) => {
                                 b.error = Some(e);
                                 return None;
                             }
                         };
+                        drained = false;
+                        next_object += 1;
                         let merged = merge(object, stored);
                         if let Some(u) = &merged.update {
-                            b.remember(u);
+                            b.claim(u.guid);
                         }
                         b.pending.push_back(Pending::Object(merged.update));
-                        return Some(merged.item);
+                        return Some(Feed::Item(merged.item));
                     }
                     let mut b = books.borrow_mut();
                     if let Some((index, mark)) = current.take() {
@@ -491,7 +543,7 @@ impl<S: StateStore> DrsSync<S> {
                     next_object = 0;
                 }
             });
-            let summary = runner.run(items, |outcome| {
+            let summary = runner.run_feed(items, |outcome| {
                 {
                     let mut b = books.borrow_mut();
                     if b.end_ready() {

@@ -37,6 +37,23 @@ const MAX_RESERVED_CHUNK: usize = 1 << 16;
 /// four gained nothing more there.
 const CHUNKS_AHEAD: usize = 2;
 
+/// What a source hands [`Runner::run_feed`]: an item, or a request to drain the pipeline.
+///
+/// A source whose next item depends on the outcomes of items it handed over earlier (the DRS
+/// adapter, when an object comes again while its earlier copy is still being hashed: whether
+/// that one synced decides what the next one is) asks for a drain instead of guessing, so
+/// that an outcome never depends on how far the pipeline happened to be.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "an item is moved once, into its chunk; boxing it would allocate per item"
+)]
+pub(super) enum Feed {
+    /// The next input.
+    Item(SourceItem),
+    /// Hand the outcome of every item read so far to the sink before reading on.
+    Drain,
+}
+
 /// A cloneable flag that stops a run between sub-batches. Accounts already read but not yet
 /// hashed are reported as failed with reason `cancelled`; nothing is read after it is set.
 #[derive(Clone, Debug, Default)]
@@ -221,12 +238,21 @@ impl<'a> Runner<'a> {
     /// counts. Reading the next chunk, and handing the last one's outcomes to `sink`, overlap
     /// hashing the current one; the input iterator and `sink` stay on the caller's thread, so
     /// neither need be `Send`.
-    pub fn run<I, F>(&self, inputs: I, mut sink: F) -> Summary
+    pub fn run<I, F>(&self, inputs: I, sink: F) -> Summary
     where
         I: IntoIterator<Item = SourceItem>,
         F: FnMut(Outcome),
     {
-        let mut iter = inputs.into_iter();
+        self.run_feed(inputs.into_iter().map(Feed::Item), sink)
+    }
+
+    /// [`Runner::run`] over a source that may ask for a [`Feed::Drain`]: every outcome of the
+    /// items before it is handed to `sink` before the next item is read.
+    pub(super) fn run_feed<I, F>(&self, mut iter: I, mut sink: F) -> Summary
+    where
+        I: Iterator<Item = Feed>,
+        F: FnMut(Outcome),
+    {
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
             // One helper thread for the whole run (not one per chunk): it hands each chunk to
@@ -245,14 +271,28 @@ impl<'a> Runner<'a> {
             // Chunks sent to the helper and not emitted yet.
             let mut inflight = 0usize;
             loop {
-                let chunk = self.read_chunk(&mut iter);
+                let (chunk, drain) = self.read_chunk(&mut iter);
+                if chunk.is_empty() && !drain {
+                    break;
+                }
                 // A chunk goes to the pool before this thread emits the ones before it, so
                 // the pool hashes while the sink runs.
                 // An error means the helper panicked; the join below re-raises the panic.
-                if chunk.is_empty() || to_hash.send(chunk).is_err() {
-                    break;
+                if !chunk.is_empty() {
+                    if to_hash.send(chunk).is_err() {
+                        break;
+                    }
+                    inflight += 1;
                 }
-                inflight += 1;
+                if drain {
+                    // Everything read so far reaches the sink before the source goes on.
+                    while inflight > 0 {
+                        let Ok(done) = hashed.recv() else { break };
+                        inflight -= 1;
+                        self.emit(done, &mut sink, &mut summary);
+                    }
+                    continue;
+                }
                 // Emit what is hashed already. Wait for the oldest chunk only when more than
                 // `CHUNKS_AHEAD` are out: until then, this thread keeps reading, so the
                 // decoding behind the input keeps going while the pool hashes.
@@ -291,17 +331,27 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn read_chunk(&self, iter: &mut impl Iterator<Item = SourceItem>) -> Vec<Slot> {
+    /// The next chunk: up to `chunk_size` items, fewer where the source asks for a drain
+    /// (then `true`) or ends.
+    fn read_chunk(&self, iter: &mut impl Iterator<Item = Feed>) -> (Vec<Slot>, bool) {
         if self.cancel.is_cancelled() {
-            return Vec::new();
+            return (Vec::new(), false);
         }
         // Sized up front: the source (an iterator of unknown length) would otherwise grow the
         // chunk by doubling, copying every slot read so far each time (-4 to -6 % of the DRS
         // pipeline's time). Capped, so that a huge configured chunk is not allocated before
         // anything is read.
         let mut chunk = Vec::with_capacity(self.chunk_size.min(MAX_RESERVED_CHUNK));
-        chunk.extend(iter.take(self.chunk_size).map(|item| self.decide(item)));
-        chunk
+        for feed in iter {
+            match feed {
+                Feed::Item(item) => chunk.push(self.decide(item)),
+                Feed::Drain => return (chunk, true),
+            }
+            if chunk.len() == self.chunk_size {
+                break;
+            }
+        }
+        (chunk, false)
     }
 
     fn decide(&self, item: SourceItem) -> Slot {
@@ -562,7 +612,9 @@ impl<I: Iterator<Item = SourceItem>> Iterator for Outcomes<'_, I> {
 
     fn next(&mut self) -> Option<Outcome> {
         if self.ready.is_empty() {
-            let chunk = self.runner.read_chunk(&mut self.inputs);
+            let (chunk, _) = self
+                .runner
+                .read_chunk(&mut self.inputs.by_ref().map(Feed::Item));
             if chunk.is_empty() {
                 return None;
             }
@@ -574,9 +626,57 @@ impl<I: Iterator<Item = SourceItem>> Iterator for Outcomes<'_, I> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Runner, part_size};
+    use std::cell::Cell;
+
+    use super::{Feed, Runner, part_size};
     use crate::batch::{SyncAccount, SyncPolicy};
     use crate::{Iterations, NtHash};
+
+    #[test]
+    fn a_drain_hands_every_outcome_read_before_it_to_the_sink_first() {
+        let policy = SyncPolicy {
+            iterations: Iterations::new(1).unwrap(),
+            ..SyncPolicy::default()
+        };
+        // 40 accounts, a drain after every seventh: the item after a drain is read only once
+        // the sink has had every outcome before it, whatever the chunk size.
+        for chunk in [1, 3, 16, 4096] {
+            let (read, emitted) = (Cell::new(0usize), Cell::new(0usize));
+            let mut drains = 0;
+            let mut pending_drain = false;
+            let source = std::iter::from_fn(|| {
+                if read.get() == 40 {
+                    return None;
+                }
+                if read.get() % 7 == 6 && !pending_drain {
+                    pending_drain = true;
+                    return Some(Feed::Drain);
+                }
+                if pending_drain {
+                    assert_eq!(emitted.get(), read.get(), "chunk {chunk}");
+                    pending_drain = false;
+                    drains += 1;
+                }
+                read.set(read.get() + 1);
+                let name = format!("user{}", read.get());
+                Some(Feed::Item(Ok(SyncAccount::from_nt_hash(
+                    &name,
+                    NtHash::from_password(&name),
+                ))))
+            });
+            let mut names = Vec::new();
+            let summary = Runner::new(policy.clone())
+                .chunk_size(chunk)
+                .run_feed(source, |o| {
+                    emitted.set(emitted.get() + 1);
+                    names.push(o.identity().sam_account_name.clone().unwrap());
+                });
+            assert_eq!(summary.synced, 40);
+            assert_eq!(drains, 5, "chunk {chunk}");
+            let want: Vec<String> = (1..=40).map(|i| format!("user{i}")).collect();
+            assert_eq!(names, want, "chunk {chunk}");
+        }
+    }
 
     #[test]
     fn a_huge_chunk_size_is_not_reserved_up_front() {

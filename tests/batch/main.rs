@@ -11,5 +11,6 @@ mod common;
 mod crash;
 mod incremental;
 mod policy;
+mod repeats;
 mod samba;
 mod verifiers;
