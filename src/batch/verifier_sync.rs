@@ -6,14 +6,19 @@
 //! the caller's thread as the runner reads it, and the new verifiers are committed in batches,
 //! each only after the sink has flushed the outcomes it records. A crash therefore loses at most
 //! the uncommitted batch, whose accounts the next run syncs again (at-least-once).
+//!
+//! An account that comes again in the same input is checked against what its earlier line
+//! delivered, committed or not; while that line is still being hashed the runner drains first
+//! ([`super::runner::Feed::Drain`]), so the outcome never depends on how far the pipeline got.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use super::account::{Identity, SourceItem};
 use super::drs_sync::{ClosureSink, OutcomeSink};
 use super::outcome::{Outcome, SkipReason};
-use super::runner::{Runner, Summary};
+use super::runner::{Feed, Runner, Summary};
+use crate::CloudVerifier;
 use crate::state::{StateError, VerifierStore, VerifierUpdate};
 
 /// Updates committed per transaction unless configured otherwise.
@@ -41,29 +46,64 @@ pub fn verifier_key(identity: &Identity) -> Option<String> {
 /// One item handed to the runner: its key and whether the store had a verifier for it.
 type Claim = Option<(String, bool)>;
 
+/// What this run has of one account's key and not committed yet.
+struct Claimed {
+    /// The verifier its latest delivered outcome left (`Some(None)`: forgotten); `None`: no
+    /// outcome of this run changed it yet, the store's is current.
+    latest: Option<Option<CloudVerifier>>,
+    /// Items with this key whose outcome has not reached the sink yet.
+    unresolved: usize,
+    /// Unresolved items and uncommitted updates: the entry goes when none is left.
+    refs: usize,
+}
+
 struct Books<'s, S> {
     store: &'s mut S,
     pending: VecDeque<Claim>,
+    /// Keys of items in the pipeline or of updates not committed yet.
+    claimed: HashMap<String, Claimed>,
     updates: Vec<VerifierUpdate>,
     error: Option<StateError>,
 }
 
 impl<S: VerifierStore> Books<'_, S> {
-    /// The input side: looks up the item's stored verifier and remembers its key.
-    fn claim(&mut self, item: &mut SourceItem) -> Result<(), StateError> {
-        let claim = match item {
-            Ok(account) => match verifier_key(&account.identity) {
-                Some(key) => {
-                    account.last_verifier = self.store.last_verifier(&key)?;
-                    Some((key, account.last_verifier.is_some()))
-                }
-                None => None,
-            },
-            // Whatever was remembered is forgotten: the account is synced once it is readable.
-            Err(failure) => verifier_key(&failure.identity).map(|key| (key, true)),
+    /// The input side: looks up the item's verifier (this run's latest, else the store's) and
+    /// remembers its key. `Ok(false)`: an earlier item with the same key is still in the
+    /// pipeline and `drained` is not set; drain, then claim again.
+    fn claim(&mut self, item: &mut SourceItem, drained: bool) -> Result<bool, StateError> {
+        let key = match item {
+            Ok(account) => verifier_key(&account.identity),
+            Err(failure) => verifier_key(&failure.identity),
         };
-        self.pending.push_back(claim);
-        Ok(())
+        let Some(key) = key else {
+            self.pending.push_back(None);
+            return Ok(true);
+        };
+        let latest = match self.claimed.get(&key) {
+            Some(c) if c.unresolved > 0 && !drained => return Ok(false),
+            Some(c) => c.latest.clone(),
+            None => None,
+        };
+        let had = match item {
+            Ok(account) => {
+                account.last_verifier = match latest {
+                    Some(latest) => latest,
+                    None => self.store.last_verifier(&key)?,
+                };
+                account.last_verifier.is_some()
+            }
+            // Whatever was remembered is forgotten: the account is synced once it is readable.
+            Err(_) => true,
+        };
+        let c = self.claimed.entry(key.clone()).or_insert(Claimed {
+            latest: None,
+            unresolved: 0,
+            refs: 0,
+        });
+        c.unresolved += 1;
+        c.refs += 1;
+        self.pending.push_back(Some((key, had)));
+        Ok(true)
     }
 
     /// The sink side: what `outcome` changes in the store.
@@ -74,16 +114,36 @@ impl<S: VerifierStore> Books<'_, S> {
             .expect("the runner yields one outcome per item, in order");
         let Some((key, had)) = claim else { return };
         let verifier = match outcome {
-            Outcome::Synced(record) => Some(record.verifier.clone()),
+            Outcome::Synced(record) => Some(Some(record.verifier.clone())),
             Outcome::Skipped {
                 reason: SkipReason::Unchanged,
                 ..
-            } => return,
+            } => None,
             // Skipped or failed: forget it, so it is synced once back in scope.
-            _ if had => None,
-            _ => return,
+            _ if had => Some(None),
+            _ => None,
         };
-        self.updates.push(VerifierUpdate { key, verifier });
+        if let Some(c) = self.claimed.get_mut(&key) {
+            c.unresolved -= 1;
+            if verifier.is_some() {
+                c.latest.clone_from(&verifier);
+                c.refs += 1;
+            }
+        }
+        self.release(&key);
+        if let Some(verifier) = verifier {
+            self.updates.push(VerifierUpdate { key, verifier });
+        }
+    }
+
+    /// Drops one reference to `key`'s entry (an item resolved, an update committed).
+    fn release(&mut self, key: &str) {
+        if let Some(c) = self.claimed.get_mut(key) {
+            c.refs -= 1;
+            if c.refs == 0 {
+                self.claimed.remove(key);
+            }
+        }
     }
 
     /// Flushes the sink, then commits the updates it has delivered.
@@ -96,7 +156,14 @@ impl<S: VerifierStore> Books<'_, S> {
             return;
         }
         match self.store.commit_verifiers(&self.updates) {
-            Ok(()) => self.updates.clear(),
+            Ok(()) => {
+                let updates = std::mem::take(&mut self.updates);
+                for u in &updates {
+                    self.release(&u.key);
+                }
+                self.updates = updates;
+                self.updates.clear();
+            }
             Err(e) => self.error = Some(e),
         }
     }
@@ -199,25 +266,36 @@ impl<S: VerifierStore> VerifierSync<S> {
         let books = RefCell::new(Books {
             store: &mut self.store,
             pending: VecDeque::new(),
+            claimed: HashMap::new(),
             updates: Vec::new(),
             error: None,
         });
         let mut items = items.into_iter();
+        // An item read but not claimed yet: it waits for a drain.
+        let mut held: Option<SourceItem> = None;
         let source = std::iter::from_fn(|| {
             let mut b = books.borrow_mut();
             if b.error.is_some() {
                 return None;
             }
-            let mut item = items.next()?;
-            match b.claim(&mut item) {
-                Ok(()) => Some(item),
+            let drained = held.is_some();
+            let mut item = match held.take() {
+                Some(item) => item,
+                None => items.next()?,
+            };
+            match b.claim(&mut item, drained) {
+                Ok(true) => Some(Feed::Item(item)),
+                Ok(false) => {
+                    held = Some(item);
+                    Some(Feed::Drain)
+                }
                 Err(e) => {
                     b.error = Some(e);
                     None
                 }
             }
         });
-        let summary = runner.run(source, |outcome| {
+        let summary = runner.run_feed(source, |outcome| {
             books.borrow_mut().take(&outcome);
             sink.outcome(outcome);
             let mut b = books.borrow_mut();

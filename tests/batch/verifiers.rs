@@ -348,3 +348,55 @@ mod sqlite {
         assert_eq!(store.watermark().unwrap(), Some(watermark));
     }
 }
+
+#[test]
+fn an_account_listed_twice_is_checked_against_its_first_line_at_every_chunk_size() {
+    // The second line of an account sees what the first delivered, committed or not, however
+    // far the pipeline had got: outcomes never depend on chunk sizes or commit batches.
+    let items = || {
+        vec![
+            user("alice", "one"),
+            user("bob", "one"),
+            user("alice", "one"),
+            user("bob", "two"),
+            user("carol", "three"),
+            disabled("carol", "three"),
+            user("carol", "three"),
+        ]
+    };
+    let want = pairs(&[
+        ("alice", "synced"),
+        ("bob", "synced"),
+        ("alice", "unchanged"),
+        ("bob", "synced"),
+        ("carol", "synced"),
+        ("carol", "disabled"),
+        ("carol", "synced"),
+    ]);
+    for chunk in [1, 2, 3, 4096] {
+        for commit_every in [1, 4096] {
+            let mut sync = VerifierSync::new(MemoryStore::new()).commit_every(commit_every);
+            let runner = Runner::new(policy(1)).chunk_size(chunk);
+            let mut seen = Vec::new();
+            let mut bob = Vec::new();
+            sync.run(&runner, items(), |o| {
+                let name = o.identity().sam_account_name.clone().unwrap();
+                if name == "bob" {
+                    bob.extend(o.verifier().cloned());
+                }
+                seen.push((name, o.reason().unwrap_or("synced").to_owned()));
+            })
+            .unwrap();
+            assert_eq!(seen, want, "chunk {chunk}, commit every {commit_every}");
+            // What is remembered is what each account's last line delivered.
+            let key = |name: &str| {
+                verifier_key(&SyncAccount::from_nt_hash(name, NtHash::from_password("x")).identity)
+                    .unwrap()
+            };
+            let stored = sync.store().last_verifier(&key("bob")).unwrap();
+            assert_eq!(stored.as_ref(), bob.last());
+            assert!(stored.unwrap().verify_password("two"));
+            assert!(sync.store().last_verifier(&key("carol")).unwrap().is_some());
+        }
+    }
+}
