@@ -116,15 +116,19 @@ enum Mark {
     Keep,
 }
 
-/// What this run has merged of one object and not committed yet.
+/// What this run has merged of one object and not committed yet. Small on purpose: one is
+/// looked up or written three times per object, and a few thousand are alive at once (three
+/// chunks), so with the records inline the table outgrew the caches and every look-up missed
+/// (a sixth of the caller thread's time in `phsync replay`, BENCHMARKS.md).
 struct Claimed {
-    /// The record after this run's latest delivered outcome for the object that was not a
-    /// failure (`None`: there is none yet, and the store's record is the current one).
-    record: Option<ObjectRecord>,
+    /// Where in [`Books::batch`] the record of this run's latest delivered outcome for the
+    /// object that was not a failure is (`None`: there is none, or it was committed, and the
+    /// store's record is the current one).
+    latest: Option<usize>,
     /// Merges of the object neither committed nor abandoned yet.
-    claims: usize,
+    claims: u32,
     /// Merges of the object whose outcome has not reached the sink yet.
-    unresolved: usize,
+    unresolved: u32,
 }
 
 /// A stored record as the next merge of its object must see it.
@@ -164,8 +168,9 @@ impl<S: StateStore> Books<'_, S> {
             if claimed.unresolved > 0 && !drained {
                 return Ok(Lookup::InFlight);
             }
-            if let Some(record) = &claimed.record {
-                return Ok(Lookup::Found(Some(record.clone())));
+            // (A batch that failed to commit is cleared; the run stops reading then.)
+            if let Some(update) = claimed.latest.and_then(|i| self.batch.get(i)) {
+                return Ok(Lookup::Found(Some(update.record.clone())));
             }
         }
         self.store.get(&guid).map(Lookup::Found)
@@ -174,7 +179,7 @@ impl<S: StateStore> Books<'_, S> {
     /// Notes a merge of `guid` whose outcome is to come.
     fn claim(&mut self, guid: Guid) {
         let claimed = self.overlay.entry(guid).or_insert(Claimed {
-            record: None,
+            latest: None,
             claims: 0,
             unresolved: 0,
         });
@@ -182,22 +187,36 @@ impl<S: StateStore> Books<'_, S> {
         claimed.unresolved += 1;
     }
 
-    /// The outcome of a claim on `guid` reached the sink: `record` is the object's record
-    /// from now on (`None`: it failed, and the record stays as it was).
-    fn resolve(&mut self, guid: &Guid, record: Option<&ObjectRecord>) {
-        if let Some(claimed) = self.overlay.get_mut(guid) {
+    /// The outcome of a claim on `guid` reached the sink. A failure leaves the record as it
+    /// was and drops the claim; otherwise `update` is the object's record from now on, and
+    /// goes into the reply's batch.
+    fn resolve(&mut self, update: ObjectUpdate, failed: bool) {
+        let latest = (!failed).then_some(self.batch.len());
+        if let Entry::Occupied(mut e) = self.overlay.entry(update.guid) {
+            let claimed = e.get_mut();
             claimed.unresolved -= 1;
-            if let Some(record) = record {
-                claimed.record = Some(record.clone());
+            if failed {
+                claimed.claims -= 1;
+                if claimed.claims == 0 {
+                    e.remove();
+                }
+            } else {
+                claimed.latest = latest;
             }
+        }
+        if !failed {
+            self.batch.push(update);
         }
     }
 
-    /// Drops one claim on `guid` (committed or abandoned).
-    fn release(&mut self, guid: &Guid) {
+    /// Drops the claim of a committed update on `guid`: the store has its record now.
+    fn committed(&mut self, guid: &Guid) {
         if let Entry::Occupied(mut e) = self.overlay.entry(*guid) {
-            e.get_mut().claims -= 1;
-            if e.get().claims == 0 {
+            let claimed = e.get_mut();
+            // Every resolved claim was in the batch just committed.
+            claimed.latest = None;
+            claimed.claims -= 1;
+            if claimed.claims == 0 {
                 e.remove();
             }
         }
@@ -244,7 +263,7 @@ impl<S: StateStore> Books<'_, S> {
                     self.report.watermark = Some(w.clone());
                 }
                 for u in &batch {
-                    self.release(&u.guid);
+                    self.committed(&u.guid);
                 }
             }
             Err(e) => self.error = Some(e),
@@ -273,13 +292,7 @@ impl<S: StateStore> Books<'_, S> {
             return;
         };
         match outcome {
-            Outcome::Failed { .. } => {
-                self.failed_in_reply += 1;
-                // The stored record stays as it was; drop this run's claim.
-                self.resolve(&update.guid, None);
-                self.release(&update.guid);
-                return;
-            }
+            Outcome::Failed { .. } => self.failed_in_reply += 1,
             Outcome::Synced(record) => {
                 update.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
                     stamp,
@@ -288,8 +301,7 @@ impl<S: StateStore> Books<'_, S> {
             }
             Outcome::Skipped { .. } => {}
         }
-        self.resolve(&update.guid, Some(&update.record));
-        self.batch.push(update);
+        self.resolve(update, matches!(outcome, Outcome::Failed { .. }));
     }
 }
 
