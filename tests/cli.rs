@@ -137,6 +137,7 @@ fn a_bad_file_is_named_and_the_rest_still_processed() {
     let dir = scratch("badfile");
     let bad = dir.join("broken.bin");
     std::fs::write(&bad, b"not a reply").unwrap();
+    let missing = dir.join("missing.bin");
     let files = phase_files(&t, "full");
     let out = phsync(
         &[
@@ -146,13 +147,19 @@ fn a_bad_file_is_named_and_the_rest_still_processed() {
             "5",
             &files[0],
             bad.to_str().unwrap(),
+            missing.to_str().unwrap(),
             &files[1],
         ],
         b"",
         &[("PHSYNC_SESSION_KEY", t["session_key_hex"].as_str().unwrap())],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("broken.bin"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("broken.bin: not a GetNCChanges reply"),
+        "{err}"
+    );
+    assert!(err.contains("missing.bin: cannot read: "), "{err}");
     assert_eq!(lines(&out).len(), 100, "both good files' objects");
     let _ = std::fs::remove_dir_all(&dir);
 }

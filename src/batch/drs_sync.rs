@@ -463,6 +463,37 @@ impl<S: StateStore> DrsSync<S> {
         self.run_queued(runner, stubs, sink)
     }
 
+    /// Like [`DrsSync::run_stubs_to`], each stub got by a closure that runs on the read-ahead
+    /// worker which then decodes it: reading a reply file there puts its bytes in the cache
+    /// of the core that decodes them, and spares the caller a reader thread of its own
+    /// (`phsync replay` does this; measured on 2 vCPUs: BENCHMARKS.md, "pipeline"). A load
+    /// that fails is reported as unreadable ([`SyncReport::unreadable`], with the closure's
+    /// error) and holds the watermark back, like an `Err` item of [`DrsSync::run_stubs_to`].
+    /// Loads run in order of their items, ahead of the merge by the read-ahead's bound, and
+    /// each at most once; one not yet run when the run stops is dropped unrun.
+    ///
+    /// # Errors
+    /// As [`DrsSync::run_to`].
+    pub fn run_loads_to<I, L, E, K>(
+        &mut self,
+        runner: &Runner<'_>,
+        loads: I,
+        sink: K,
+    ) -> Result<SyncReport, StateError>
+    where
+        I: IntoIterator<Item = L>,
+        L: FnOnce() -> Result<Vec<u8>, E> + Send + 'static,
+        E: Display,
+        K: OutcomeSink,
+    {
+        let loads = loads.into_iter().map(|load| {
+            Ok(Queued::Load(Box::new(move || {
+                load().map_err(|e| e.to_string())
+            })))
+        });
+        self.run_queued(runner, loads, sink)
+    }
+
     fn run_queued<K: OutcomeSink>(
         &mut self,
         runner: &Runner<'_>,

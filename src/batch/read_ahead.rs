@@ -5,7 +5,9 @@
 //! that is still encoded, so neither need run on the caller's thread, which must do the merge
 //! with the store. A few worker threads per run each take whole replies: reply *k* goes to
 //! worker *k mod n*, and the results are taken back in the same turn, so order is kept
-//! without any reordering buffer.
+//! without any reordering buffer. A reply may also come as a load (a closure that reads a
+//! file, say), run by the worker that decodes it; as its size is known only then, it counts
+//! against the byte bound as the mean size of the replies taken so far.
 //!
 //! How far ahead: far enough that the caller never waits for a worker while the pool hashes
 //! (the runner takes 4,096 objects per chunk; a DRS reply holds anywhere from a few objects to
@@ -37,6 +39,9 @@ const MAX_AHEAD: usize = 16;
 /// worker.
 const BYTES_AHEAD: usize = 2 << 20;
 
+/// What a reply still to be loaded counts for before any reply's size is known.
+const FIRST_LOAD_GUESS: usize = 64 << 10;
+
 /// At most this many workers, however many cores: past it the caller's merge is the limit.
 const MAX_WORKERS: usize = 4;
 
@@ -46,14 +51,21 @@ pub(crate) enum Queued {
     Decoded(Box<Reply>),
     /// Its `IDL_DRSGetNCChanges` `[out]` stub, decoded by the worker.
     Encoded(Vec<u8>),
+    /// Its stub still to be read (from a file, say), by the worker that decodes it.
+    Load(StubLoad),
 }
 
+/// How a read-ahead worker gets a reply's `[out]` stub: run on the worker, so the bytes land
+/// in the cache of the core that decodes them.
+pub(crate) type StubLoad = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+
 impl Queued {
-    /// The reply's size on the wire.
-    fn wire_len(&self) -> usize {
+    /// The reply's size on the wire, when it is known before the worker runs.
+    fn wire_len(&self) -> Option<usize> {
         match self {
-            Queued::Decoded(reply) => reply.wire_len(),
-            Queued::Encoded(stub) => stub.len(),
+            Queued::Decoded(reply) => Some(reply.wire_len()),
+            Queued::Encoded(stub) => Some(stub.len()),
+            Queued::Load(_) => None,
         }
     }
 }
@@ -62,9 +74,13 @@ impl Queued {
 /// values) and its prepared objects; or why it could not be decoded.
 pub(crate) type Ready = Result<(Reply, Vec<Prepared>), String>;
 
+/// What a worker hands back: the reply's wire size (known only now for a [`Queued::Load`])
+/// and its result.
+type Done = (usize, Ready);
+
 struct Worker {
     inbox: Sender<Queued>,
-    outbox: Receiver<Ready>,
+    outbox: Receiver<Done>,
 }
 
 /// Replies queued for decoding and preparation, each with the caller's index, handed back in
@@ -73,8 +89,11 @@ pub(crate) struct ReadAhead {
     /// Indexes in reply order, with the wire size of a queued reply or the error of one that
     /// failed before it was queued.
     queue: VecDeque<(usize, Result<usize, String>)>,
-    /// The wire bytes of the queued replies.
+    /// The wire bytes of the queued replies (for a reply still to be loaded, the mean size of
+    /// the replies taken so far).
     bytes: usize,
+    /// Wire bytes and replies taken back so far, for that mean.
+    taken_bytes: usize,
     workers: Vec<Worker>,
     /// Replies sent to workers so far (the next goes to `sent % workers`).
     sent: usize,
@@ -99,7 +118,7 @@ impl ReadAhead {
             // Unbounded channels: `has_room` bounds what is in flight, so a worker never
             // waits to hand a result back while the caller waits to queue a reply.
             let (inbox, queued) = channel::<Queued>();
-            let (ready, outbox) = channel::<Ready>();
+            let (ready, outbox) = channel::<Done>();
             handles.push(scope.spawn(move || {
                 for reply in queued {
                     if ready.send(prepare(reply, keys)).is_err() {
@@ -112,6 +131,7 @@ impl ReadAhead {
         let ahead = ReadAhead {
             queue: VecDeque::new(),
             bytes: 0,
+            taken_bytes: 0,
             workers,
             sent: 0,
             taken: 0,
@@ -129,7 +149,7 @@ impl ReadAhead {
     /// Queues reply `index`, or the error that kept it from being read.
     pub(crate) fn push(&mut self, index: usize, reply: Result<Queued, String>) {
         let queued = reply.map(|reply| {
-            let len = reply.wire_len();
+            let len = reply.wire_len().unwrap_or_else(|| self.mean_len());
             let worker = &self.workers[self.sent % self.workers.len()];
             self.sent += 1;
             // Fails only if the worker died: `next` then ends the run when it gets to this
@@ -151,19 +171,104 @@ impl ReadAhead {
         };
         self.bytes -= len;
         let worker = &self.workers[self.taken % self.workers.len()];
+        let (wire, ready) = worker.outbox.recv().ok()?;
         self.taken += 1;
-        worker.outbox.recv().ok().map(|ready| (index, ready))
+        self.taken_bytes = self.taken_bytes.saturating_add(wire);
+        Some((index, ready))
+    }
+
+    /// What a reply still to be loaded is charged against [`BYTES_AHEAD`]: the mean wire size
+    /// of the replies taken so far, or [`FIRST_LOAD_GUESS`] before the first.
+    fn mean_len(&self) -> usize {
+        self.taken_bytes
+            .checked_div(self.taken)
+            .unwrap_or(FIRST_LOAD_GUESS)
     }
 }
 
-/// A worker's job: decode if needed, then prepare every object, in order.
-fn prepare(reply: Queued, keys: &[SessionKey]) -> Ready {
-    let mut reply = match reply {
-        Queued::Decoded(reply) => *reply,
-        Queued::Encoded(stub) => {
-            Reply::decode_owned(stub).map_err(|e| format!("not a GetNCChanges reply: {e}"))?
-        }
+/// A worker's job: load and decode if needed, then prepare every object, in order.
+fn prepare(reply: Queued, keys: &[SessionKey]) -> Done {
+    let known = reply.wire_len();
+    let stub = match reply {
+        Queued::Decoded(reply) => return (known.unwrap_or(0), Ok(prepare_reply(*reply, keys))),
+        Queued::Encoded(stub) => stub,
+        Queued::Load(load) => match load() {
+            Ok(stub) => stub,
+            Err(error) => return (0, Err(error)),
+        },
     };
+    let wire = stub.len();
+    let ready = Reply::decode_owned(stub)
+        .map_err(|e| format!("not a GetNCChanges reply: {e}"))
+        .map(|reply| prepare_reply(reply, keys));
+    (wire, ready)
+}
+
+fn prepare_reply(mut reply: Reply, keys: &[SessionKey]) -> (Reply, Vec<Prepared>) {
     let objects = reply.take_objects();
-    Ok((reply, prepare_all(objects, keys)))
+    (reply, prepare_all(objects, keys))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/samba-a/bin/samba-krb5-nc/reply-00"
+    );
+
+    fn load(i: usize) -> Queued {
+        Queued::Load(Box::new(move || {
+            std::fs::read(format!("{CAPTURE}{i}.bin")).map_err(|e| e.to_string())
+        }))
+    }
+
+    #[test]
+    fn loads_are_charged_the_mean_size_of_the_replies_taken_so_far() {
+        std::thread::scope(|scope| {
+            let (mut ahead, workers) = ReadAhead::start(scope, &[]);
+            let n = ahead.workers.len();
+            // Nothing taken yet: each load counts as the first guess.
+            let mut queued = 0;
+            while ahead.has_room() {
+                ahead.push(queued, Ok(load(queued % 3)));
+                queued += 1;
+            }
+            let guessed = (BYTES_AHEAD / FIRST_LOAD_GUESS).clamp(MIN_AHEAD * n, MAX_AHEAD * n);
+            assert_eq!(queued, guessed);
+            assert_eq!(ahead.bytes, queued * FIRST_LOAD_GUESS);
+            // Each reply comes back in order, decoded (no keys: its secrets stay unread),
+            // and the real sizes replace the guess.
+            let mut sizes = 0;
+            for i in 0..3 {
+                let (index, ready) = ahead.next().unwrap();
+                assert_eq!(index, i);
+                assert!(!ready.unwrap().1.is_empty());
+                sizes += std::fs::read(format!("{CAPTURE}{i}.bin")).unwrap().len();
+            }
+            assert_eq!(ahead.mean_len(), sizes / 3);
+            ahead.push(queued, Ok(load(0)));
+            assert_eq!(
+                ahead.bytes,
+                (queued - 3) * FIRST_LOAD_GUESS + sizes / 3,
+                "a new load is charged the mean"
+            );
+            // A load that fails comes back as its error, in its turn.
+            ahead.push(
+                queued + 1,
+                Ok(Queued::Load(Box::new(|| Err("gone".into())))),
+            );
+            while let Some((index, ready)) = ahead.next() {
+                if index == queued + 1 {
+                    assert_eq!(ready.err().as_deref(), Some("gone"));
+                }
+            }
+            assert_eq!(ahead.bytes, 0);
+            drop(ahead);
+            for w in workers {
+                super::super::runner::join(w);
+            }
+        });
+    }
 }

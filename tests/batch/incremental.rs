@@ -492,6 +492,22 @@ fn stubs_decoded_by_the_read_ahead_workers_give_what_decoded_replies_give() {
         on_workers.store().watermark().unwrap(),
         by_caller.store().watermark().unwrap()
     );
+    // The same files read by the workers themselves.
+    let files: Vec<_> = (0..3)
+        .flat_map(|_| phases.iter().flat_map(|p| incremental_files(&t, p)))
+        .collect();
+    let mut loaded = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+    let mut by_loads = Vec::new();
+    let loads = files.into_iter().map(|f| move || std::fs::read(f));
+    let load_report = loaded
+        .run_loads_to(&runner, loads, Collect(&mut by_loads))
+        .unwrap();
+    assert_eq!(shape(&by_loads), shape(&want));
+    assert_eq!(load_report, want_report);
+    assert_eq!(
+        loaded.store().watermark().unwrap(),
+        by_caller.store().watermark().unwrap()
+    );
     // And the first round's deltas are the harness's changes (verifiers checked).
     let full_objects: usize = replies(&t, "full").iter().map(|r| r.objects().len()).sum();
     check_changes(&t, "delta-1", &got[full_objects..full_objects + 3], false);
@@ -507,17 +523,49 @@ fn stubs_decoded_by_the_read_ahead_workers_give_what_decoded_replies_give() {
 fn a_stub_that_does_not_decode_is_unreadable_and_holds_the_watermark() {
     let t = truth();
     let mut input: Vec<Result<Vec<u8>, String>> = stubs(&t, "full").into_iter().map(Ok).collect();
-    let n = input.len();
     // Reply 2 cut short, and reply 3 never read.
     let cut = input[2].as_ref().unwrap()[..100].to_vec();
     input[2] = Ok(cut);
     input[3] = Err("cannot read: gone".into());
-    let mut sync = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+    gaps_at_2_and_3(&t, |sync, runner, out| {
+        sync.run_stubs_to(runner, input, Collect(out)).unwrap()
+    });
+}
+
+#[test]
+fn a_load_that_fails_or_does_not_decode_is_unreadable_and_holds_the_watermark() {
+    let t = truth();
+    let mut files = incremental_files(&t, "full");
+    let cut = std::env::temp_dir().join(format!("phsync-cut-{}.bin", std::process::id()));
+    std::fs::write(&cut, &std::fs::read(&files[2]).unwrap()[..100]).unwrap();
+    files[2] = cut.clone();
+    // Reply 3's file does not exist: its load fails on the worker.
+    files[3] = files[3].with_extension("gone");
+    let loads = files.into_iter().map(|f| {
+        move || {
+            if f.extension().is_some_and(|x| x == "gone") {
+                return Err("cannot read: gone".to_owned());
+            }
+            std::fs::read(&f).map_err(|e| e.to_string())
+        }
+    });
+    gaps_at_2_and_3(&t, |sync, runner, out| {
+        sync.run_loads_to(runner, loads, Collect(out)).unwrap()
+    });
+    std::fs::remove_file(cut).unwrap();
+}
+
+/// Runs the full phase with reply 2 cut short and reply 3 unreadable, and checks the report,
+/// the watermark and that every other reply gave its outcomes.
+fn gaps_at_2_and_3(
+    t: &Value,
+    run: impl FnOnce(&mut DrsSync<MemoryStore>, &Runner<'_>, &mut Vec<Outcome>) -> SyncReport,
+) {
+    let n = replies(t, "full").len();
+    let mut sync = DrsSync::new(MemoryStore::new(), vec![key(t)]);
     let runner = Runner::new(policy()).chunk_size(5);
     let mut out = Vec::new();
-    let report = sync
-        .run_stubs_to(&runner, input, Collect(&mut out))
-        .unwrap();
+    let report = run(&mut sync, &runner, &mut out);
     assert_eq!(report.replies, n);
     assert_eq!(report.unreadable.len(), 2);
     let (index, error) = &report.unreadable[0];
@@ -527,13 +575,13 @@ fn a_stub_that_does_not_decode_is_unreadable_and_holds_the_watermark() {
         "{error}"
     );
     assert_eq!(report.unreadable[1], (3, "cannot read: gone".to_owned()));
-    held_before_reply_2(&t, &report, &sync);
+    held_before_reply_2(t, &report, &sync);
     // The replies after the gaps still gave their outcomes.
-    let later: usize = replies(&t, "full")[4..]
+    let later: usize = replies(t, "full")[4..]
         .iter()
         .map(|r| r.objects().len())
         .sum();
-    let before: usize = replies(&t, "full")[..2]
+    let before: usize = replies(t, "full")[..2]
         .iter()
         .map(|r| r.objects().len())
         .sum();

@@ -61,13 +61,16 @@ impl Input {
         }
     }
 
-    /// Reply `i`'s bytes (decoded by the library's read-ahead workers).
-    fn read(&self, i: usize) -> Result<Vec<u8>, String> {
-        match self {
-            Input::Files(files) => {
-                std::fs::read(&files[i]).map_err(|e| format!("cannot read: {e}"))
-            }
-            Input::Bundled => Ok(BUNDLED[i].to_vec()),
+    /// How to get reply `i`'s bytes: run on one of the library's read-ahead workers, which
+    /// then decodes them (`DrsSync::run_loads_to`).
+    fn loader(&self, i: usize) -> impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static {
+        let file = match self {
+            Input::Files(files) => Some(files[i].clone()),
+            Input::Bundled => None,
+        };
+        move || match file {
+            Some(file) => std::fs::read(file).map_err(|e| format!("cannot read: {e}")),
+            None => Ok(BUNDLED[i].to_vec()),
         }
     }
 
@@ -150,21 +153,10 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, all_objects);
     let started = Instant::now();
     let mut sync = DrsSync::new(store, keys);
-    // A pipeline: reply files are read on a reader thread (up to `FILES_AHEAD` ahead), while
-    // the library's read-ahead workers decode and decrypt them, this thread merges and writes,
-    // and the pool hashes. (A reader that panics re-raises its panic when the scope ends.)
-    let report = std::thread::scope(|scope| {
-        let input = &input;
-        let (tx, stubs) = std::sync::mpsc::sync_channel(FILES_AHEAD);
-        scope.spawn(move || {
-            for i in 0..input.len() {
-                if tx.send(input.read(i)).is_err() {
-                    break; // the run stopped
-                }
-            }
-        });
-        sync.run_stubs_to(&runner, stubs, &mut out)
-    });
+    // A pipeline: the library's read-ahead workers read the reply files, decode and decrypt
+    // them, this thread merges and writes, and the pool hashes.
+    let loads = (0..input.len()).map(|i| input.loader(i));
+    let report = sync.run_loads_to(&runner, loads, &mut out);
     let report = report.map(|mut report| {
         for (i, error) in &mut report.unreadable {
             *error = format!("{}: {error}", input.name(*i));
@@ -186,11 +178,6 @@ fn sync(input: Input, keys: Vec<SessionKey>, args: &PolicyArgs, all_objects: boo
     }
     explain(&report, args)
 }
-
-/// Reply files the reader keeps read ahead of the library's read-ahead. It takes replies in
-/// bursts; with one file waiting it took them one by one, each behind a reader wake-up (a core
-/// idle ~15 % of the run on 2 vCPUs instead of ~8 %: BENCHMARKS.md, the Zen 4 section).
-const FILES_AHEAD: usize = 16;
 
 /// Names every unreadable file and every failure class on stderr; the exit status.
 pub fn explain(report: &SyncReport, args: &PolicyArgs) -> Status {
