@@ -152,8 +152,9 @@
 //! ran slower. For the same reason a worker can read the reply itself
 //! ([`crate::batch::DrsSync::run_loads_to`], what `phsync replay` does with its files): the
 //! bytes land in the cache of the core that decodes them, and no reader thread of the
-//! caller's contends for the cores (6 % off the two-core time of `phsync replay` on 2 vCPUs). Preparing replies on the pool was tried and measured slower too: its small
-//! jobs queue behind the hashing, and idle workers spin. The runner splits a chunk with few
+//! caller's contends for the cores (6 % off the two-core time of `phsync replay` on 2 vCPUs).
+//! Preparing replies on the pool was tried and measured slower too: its small jobs queue
+//! behind the hashing, and idle workers spin. The runner splits a chunk with few
 //! accounts to hash (most objects of a DRS reply are not users) into parts that every pool
 //! thread takes from a shared counter, so no core waits while another hashes the chunk's last
 //! part; and it lets two chunks wait for or be at the pool while the caller reads the next, so

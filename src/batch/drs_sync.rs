@@ -466,7 +466,7 @@ impl<S: StateStore> DrsSync<S> {
     /// Like [`DrsSync::run_stubs_to`], each stub got by a closure that runs on the read-ahead
     /// worker which then decodes it: reading a reply file there puts its bytes in the cache
     /// of the core that decodes them, and spares the caller a reader thread of its own
-    /// (`phsync replay` does this; measured on 2 vCPUs: BENCHMARKS.md, "pipeline"). A load
+    /// (`phsync replay` does this; why: [`crate::manual`], the pipeline's stages). A load
     /// that fails is reported as unreadable ([`SyncReport::unreadable`], with the closure's
     /// error) and holds the watermark back, like an `Err` item of [`DrsSync::run_stubs_to`].
     /// Loads run in order of their items, ahead of the merge by the read-ahead's bound, and

@@ -92,7 +92,7 @@ pub(crate) struct ReadAhead {
     /// The wire bytes of the queued replies (for a reply still to be loaded, the mean size of
     /// the replies taken so far).
     bytes: usize,
-    /// Wire bytes and replies taken back so far, for that mean.
+    /// Wire bytes of the replies taken back so far (`taken` counts them), for that mean.
     taken_bytes: usize,
     workers: Vec<Worker>,
     /// Replies sent to workers so far (the next goes to `sent % workers`).
