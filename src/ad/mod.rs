@@ -6,11 +6,13 @@
 //! paths (`phsync::drs::Guid`, `phsync::drs::guid`, …).
 
 pub mod guid;
+pub(crate) mod guid_map;
 pub mod sid;
 pub mod time;
 pub mod usn;
 
 pub use guid::{Guid, GuidParseError};
+pub(crate) use guid_map::{GuidMap, guid_map};
 pub use sid::Sid;
 pub use time::DsTime;
 pub use usn::UsnVector;

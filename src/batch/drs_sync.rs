@@ -15,15 +15,15 @@
 //! run must not depend on how far the pipeline happened to be.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 
 use super::merge::{Prepared, merge};
 use super::outcome::Outcome;
 use super::read_ahead::{Queued, ReadAhead};
 use super::runner::{Feed, Runner, Summary, join};
-use crate::ad::Guid;
+use crate::ad::{Guid, GuidMap, guid_map};
 use crate::drs::{Reply, SessionKey};
 use crate::state::{
     Cursor, ObjectRecord, ObjectUpdate, StateError, StateStore, SyncedPassword, Watermark,
@@ -98,11 +98,14 @@ impl<F: FnMut(Outcome)> OutcomeSink for ClosureSink<F> {
     }
 }
 
+/// What the sink side meets next, in input order. Small, so that queueing costs nothing: the
+/// records wait in [`Books::records`].
 enum Pending {
-    /// An object handed to the runner: its record before the outcome is known.
-    Object(Option<ObjectUpdate>),
+    /// An object handed to the runner; `true` when it has a record to store (the next one
+    /// of its reply's in [`Books::records`]).
+    Object(bool),
     /// The end of reply `index`, and what it does to the watermark.
-    ReplyEnd { index: usize, mark: Mark },
+    ReplyEnd { index: usize, mark: Box<Mark> },
 }
 
 /// What the end of a reply does to the watermark.
@@ -121,9 +124,9 @@ enum Mark {
 /// chunks), so with the records inline the table outgrew the caches and every look-up missed
 /// (a sixth of the caller thread's time in `phsync replay`, BENCHMARKS.md).
 struct Claimed {
-    /// Where in [`Books::batch`] the record of this run's latest delivered outcome for the
-    /// object that was not a failure is (`None`: there is none, or it was committed, and the
-    /// store's record is the current one).
+    /// Where in the reply being delivered (the front of [`Books::records`]) the record of this
+    /// run's latest delivered outcome for the object that was not a failure is (`None`: there
+    /// is none, or it was committed, and the store's record is the current one).
     latest: Option<usize>,
     /// Merges of the object neither committed nor abandoned yet.
     claims: u32,
@@ -146,9 +149,15 @@ struct Books<'s, S> {
     store: &'s mut S,
     pending: VecDeque<Pending>,
     /// Objects merged but not committed yet, so a later reply of the same run sees them.
-    overlay: HashMap<Guid, Claimed>,
-    /// Finished records of the reply being delivered.
-    batch: Vec<ObjectUpdate>,
+    overlay: GuidMap<Claimed>,
+    /// The records of every reply merged and not committed yet, one vector per reply in input
+    /// order, each record where its merge put it (a reply's vector is what its commit
+    /// stores, less the failed objects). The front one is the reply being delivered: its
+    /// first `resolved` records have their outcome.
+    records: VecDeque<Vec<ObjectUpdate>>,
+    resolved: usize,
+    /// Positions of the front reply's records whose object failed (not stored).
+    failed_records: Vec<usize>,
     failed_in_reply: u64,
     /// The watermark the store had when the run began (the base of the first reply's).
     stored: Option<Watermark>,
@@ -168,8 +177,9 @@ impl<S: StateStore> Books<'_, S> {
             if claimed.unresolved > 0 && !drained {
                 return Ok(Lookup::InFlight);
             }
-            // (A batch that failed to commit is cleared; the run stops reading then.)
-            if let Some(update) = claimed.latest.and_then(|i| self.batch.get(i)) {
+            // (A reply that failed to commit is dropped; the run stops reading then.)
+            let delivering = self.records.front();
+            if let Some(update) = claimed.latest.and_then(|i| delivering?.get(i)) {
                 return Ok(Lookup::Found(Some(update.record.clone())));
             }
         }
@@ -187,12 +197,11 @@ impl<S: StateStore> Books<'_, S> {
         claimed.unresolved += 1;
     }
 
-    /// The outcome of a claim on `guid` reached the sink. A failure leaves the record as it
-    /// was and drops the claim; otherwise `update` is the object's record from now on, and
-    /// goes into the reply's batch.
-    fn resolve(&mut self, update: ObjectUpdate, failed: bool) {
-        let latest = (!failed).then_some(self.batch.len());
-        if let Entry::Occupied(mut e) = self.overlay.entry(update.guid) {
+    /// The outcome of a claim on `guid` reached the sink, whose record is at `at` in the reply
+    /// being delivered. A failure leaves the record as it was and drops the claim (and the
+    /// record is not stored); otherwise the record at `at` is the object's from now on.
+    fn resolve(&mut self, guid: Guid, at: usize, failed: bool) {
+        if let Entry::Occupied(mut e) = self.overlay.entry(guid) {
             let claimed = e.get_mut();
             claimed.unresolved -= 1;
             if failed {
@@ -201,11 +210,11 @@ impl<S: StateStore> Books<'_, S> {
                     e.remove();
                 }
             } else {
-                claimed.latest = latest;
+                claimed.latest = Some(at);
             }
         }
-        if !failed {
-            self.batch.push(update);
+        if failed {
+            self.failed_records.push(at);
         }
     }
 
@@ -228,11 +237,22 @@ impl<S: StateStore> Books<'_, S> {
             let Some(Pending::ReplyEnd { index, mark }) = self.pending.pop_front() else {
                 unreachable!("front is a ReplyEnd");
             };
-            self.end_reply(index, mark);
+            self.end_reply(index, *mark);
         }
     }
 
     fn end_reply(&mut self, index: usize, mark: Mark) {
+        // Every reply read has its records' vector, pushed when it was read.
+        let mut batch = self.records.pop_front().unwrap_or_default();
+        self.resolved = 0;
+        if !self.failed_records.is_empty() {
+            let failed = std::mem::take(&mut self.failed_records);
+            let mut at = 0;
+            batch.retain(|_| {
+                at += 1;
+                !failed.contains(&(at - 1))
+            });
+        }
         if self.report.held_back.is_none() {
             if let Mark::Unreadable(error) = &mark {
                 self.report.held_back = Some(HeldBack::Unreadable {
@@ -254,8 +274,6 @@ impl<S: StateStore> Books<'_, S> {
         if self.error.is_some() {
             return;
         }
-        // Taken and put back emptied, so the next reply reuses its capacity.
-        let mut batch = std::mem::take(&mut self.batch);
         match self.store.commit(&batch, advance) {
             Ok(()) => {
                 self.report.committed += 1;
@@ -268,8 +286,6 @@ impl<S: StateStore> Books<'_, S> {
             }
             Err(e) => self.error = Some(e),
         }
-        batch.clear();
-        self.batch = batch;
     }
 
     /// Whether a reply end waits at the front of the queue (its outcomes were all delivered).
@@ -284,24 +300,27 @@ impl<S: StateStore> Books<'_, S> {
             // Nothing is committed any more; reply ends left behind are dropped.
             self.drain_ends();
         }
-        let Some(Pending::Object(update)) = self.pending.pop_front() else {
+        let Some(Pending::Object(has_record)) = self.pending.pop_front() else {
             unreachable!("the runner yields one outcome per object, in order");
         };
-        let Some(mut update) = update else {
-            self.failed_in_reply += u64::from(matches!(outcome, Outcome::Failed { .. }));
+        let failed = matches!(outcome, Outcome::Failed { .. });
+        self.failed_in_reply += u64::from(failed);
+        if !has_record {
             return;
-        };
-        match outcome {
-            Outcome::Failed { .. } => self.failed_in_reply += 1,
-            Outcome::Synced(record) => {
-                update.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
-                    stamp,
-                    pwd_last_set: record.pwd_last_set,
-                });
-            }
-            Outcome::Skipped { .. } => {}
         }
-        self.resolve(update, matches!(outcome, Outcome::Failed { .. }));
+        let at = self.resolved;
+        self.resolved += 1;
+        let Some(update) = self.records.front_mut().and_then(|r| r.get_mut(at)) else {
+            unreachable!("each object with a record put it in its reply's vector");
+        };
+        if let Outcome::Synced(record) = outcome {
+            update.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
+                stamp,
+                pwd_last_set: record.pwd_last_set,
+            });
+        }
+        let guid = update.guid;
+        self.resolve(guid, at, failed);
     }
 }
 
@@ -504,8 +523,10 @@ impl<S: StateStore> DrsSync<S> {
         let books = RefCell::new(Books {
             store: &mut self.store,
             pending: VecDeque::new(),
-            overlay: HashMap::new(),
-            batch: Vec::new(),
+            overlay: guid_map(),
+            records: VecDeque::new(),
+            resolved: 0,
+            failed_records: Vec::new(),
             failed_in_reply: 0,
             stored: previous,
             report: SyncReport::default(),
@@ -544,14 +565,20 @@ impl<S: StateStore> DrsSync<S> {
                         drained = false;
                         next_object += 1;
                         let merged = merge(object, stored);
-                        if let Some(u) = &merged.update {
+                        let has_record = merged.update.is_some();
+                        if let Some(u) = merged.update {
                             b.claim(u.guid);
+                            match b.records.back_mut() {
+                                Some(records) => records.push(u),
+                                None => unreachable!("a reply's vector is pushed when it is read"),
+                            }
                         }
-                        b.pending.push_back(Pending::Object(merged.update));
+                        b.pending.push_back(Pending::Object(has_record));
                         return Some(Feed::Item(merged.item));
                     }
                     let mut b = books.borrow_mut();
                     if let Some((index, mark)) = current.take() {
+                        let mark = Box::new(mark);
                         b.pending.push_back(Pending::ReplyEnd { index, mark });
                     }
                     while ahead.has_room() {
@@ -562,6 +589,8 @@ impl<S: StateStore> DrsSync<S> {
                     }
                     let (index, ready) = ahead.next()?;
                     b.report.replies += 1;
+                    let objects_in_reply = ready.as_ref().map_or(0, |(_, p)| p.len());
+                    b.records.push_back(Vec::with_capacity(objects_in_reply));
                     let (mark, prepared) = match ready {
                         Ok((reply, prepared)) if reply.extended_ret() != 0 => {
                             (Mark::Keep, prepared)
@@ -576,7 +605,7 @@ impl<S: StateStore> DrsSync<S> {
                         Err(error) => {
                             b.report.unreadable.push((index, error.clone()));
                             // No objects: the reply ends here.
-                            let mark = Mark::Unreadable(error);
+                            let mark = Box::new(Mark::Unreadable(error));
                             b.pending.push_back(Pending::ReplyEnd { index, mark });
                             continue;
                         }

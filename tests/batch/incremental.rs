@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use phsync::batch::{DrsSync, HeldBack, Outcome, Runner, SyncPolicy, SyncReport};
-use phsync::drs::{Reply, SessionKey};
+use phsync::drs::{Guid, Reply, SessionKey};
 #[cfg(feature = "sqlite")]
 use phsync::state::SqliteStore;
 use phsync::state::{MemoryStore, StateError, StateStore};
@@ -158,6 +158,15 @@ fn full_then_deltas<S: StateStore>(store: S, force: bool) -> S {
         })
     );
     assert_eq!(sync.store().watermark().unwrap().unwrap().usn_vec_to, last1);
+    // A failure leaves the object's record as it was (still disabled), while the other
+    // objects of the same reply were stored (the replay below finds them unchanged).
+    let enabled = changes(&t, "delta-2")
+        .into_iter()
+        .find(|c| c["outcome"] == "failed")
+        .unwrap();
+    let guid: Guid = enabled["object_guid"].as_str().unwrap().parse().unwrap();
+    let record = sync.store().get(&guid).unwrap().unwrap();
+    assert_ne!(record.user_account_control.unwrap() & 0x2, 0, "{record:?}");
 
     // Replaying the same delta: the synced passwords are now unchanged.
     let (again, _) = run_phase(&mut sync, policy, replies(&t, "delta-2"));
