@@ -134,15 +134,6 @@ struct Claimed {
     unresolved: u32,
 }
 
-/// A stored record as the next merge of its object must see it.
-enum Lookup {
-    /// The record (or none).
-    Found(Option<ObjectRecord>),
-    /// An earlier copy of the object is still in the pipeline: its outcome decides the
-    /// record (a sync sets [`ObjectRecord::synced`]), so the pipeline must drain first.
-    InFlight,
-}
-
 /// The shared bookkeeping between the input side (merging) and the sink side (committing),
 /// both on the caller's thread.
 struct Books<'s, S> {
@@ -166,24 +157,35 @@ struct Books<'s, S> {
 }
 
 impl<S: StateStore> Books<'_, S> {
-    /// The record the next merge of `guid` starts from: this run's latest delivered one, or
-    /// the store's. With `drained`, the pipeline was drained for this object already, so
-    /// every earlier copy's outcome is in (it does not ask twice).
-    fn lookup(&mut self, guid: Option<Guid>, drained: bool) -> Result<Lookup, StateError> {
+    /// Sets `stored` to the record the next merge of `guid` starts from: this run's latest
+    /// delivered one, or the store's. `Ok(false)` when an earlier copy of the object is still
+    /// in the pipeline: its outcome decides the record (a sync sets [`ObjectRecord::synced`]),
+    /// so the pipeline must drain first. With `drained`, it was drained for this object
+    /// already, so every earlier copy's outcome is in (it does not ask twice). (An out
+    /// parameter: a record returned by value was moved twice more per object.)
+    fn lookup(
+        &mut self,
+        guid: Option<Guid>,
+        drained: bool,
+        stored: &mut Option<ObjectRecord>,
+    ) -> Result<bool, StateError> {
         let Some(guid) = guid else {
-            return Ok(Lookup::Found(None));
+            *stored = None;
+            return Ok(true);
         };
         if let Some(claimed) = self.overlay.get(&guid) {
             if claimed.unresolved > 0 && !drained {
-                return Ok(Lookup::InFlight);
+                return Ok(false);
             }
             // (A reply that failed to commit is dropped; the run stops reading then.)
             let delivering = self.records.front();
             if let Some(update) = claimed.latest.and_then(|i| delivering?.get(i)) {
-                return Ok(Lookup::Found(Some(update.record.clone())));
+                *stored = Some(update.record.clone());
+                return Ok(true);
             }
         }
-        self.store.get(&guid).map(Lookup::Found)
+        *stored = self.store.get(&guid)?;
+        Ok(true)
     }
 
     /// Notes a merge of `guid` whose outcome is to come.
@@ -551,9 +553,10 @@ impl<S: StateStore> DrsSync<S> {
                     }
                     if let Some(object) = objects.get_mut(next_object) {
                         let mut b = books.borrow_mut();
-                        let stored = match b.lookup(object.guid(), drained) {
-                            Ok(Lookup::Found(r)) => r,
-                            Ok(Lookup::InFlight) => {
+                        let mut stored = None;
+                        match b.lookup(object.guid(), drained, &mut stored) {
+                            Ok(true) => {}
+                            Ok(false) => {
                                 drained = true;
                                 return Some(Feed::Drain);
                             }
@@ -561,20 +564,21 @@ impl<S: StateStore> DrsSync<S> {
                                 b.error = Some(e);
                                 return None;
                             }
-                        };
+                        }
                         drained = false;
                         next_object += 1;
-                        let merged = merge(object, stored);
-                        let has_record = merged.update.is_some();
-                        if let Some(u) = merged.update {
-                            b.claim(u.guid);
-                            match b.records.back_mut() {
-                                Some(records) => records.push(u),
-                                None => unreachable!("a reply's vector is pushed when it is read"),
-                            }
+                        let b = &mut *b;
+                        let Some(records) = b.records.back_mut() else {
+                            unreachable!("a reply's vector is pushed when it is read");
+                        };
+                        let before = records.len();
+                        let item = merge(object, stored, records);
+                        let has_record = records.len() > before;
+                        if let Some(guid) = object.guid().filter(|_| has_record) {
+                            b.claim(guid);
                         }
                         b.pending.push_back(Pending::Object(has_record));
-                        return Some(Feed::Item(merged.item));
+                        return Some(Feed::Item(item));
                     }
                     let mut b = books.borrow_mut();
                     if let Some((index, mark)) = current.take() {

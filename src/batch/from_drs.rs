@@ -51,7 +51,7 @@ pub fn object_identity(object: &ReplicatedObject) -> Identity {
 /// supplementalCredentials and the per-entry DES of the histories makes decryption several
 /// times cheaper, and keeps a malformed Kerberos blob from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
-    merge(&mut Prepared::read(object, keys), None).item
+    merge(&mut Prepared::read(object, keys), None, &mut Vec::new())
 }
 
 /// Every object of `reply`, in wire order, as stand-alone source items (see [`drs_item`]).

@@ -16,13 +16,6 @@ use crate::ad::Guid;
 use crate::drs::{Attr, HashState, ReplicatedObject, Secrets, SessionKey};
 use crate::state::{ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp};
 
-/// The result of merging one object: the source item for the runner, and the object's new
-/// record (before the outcome is known), when it can be stored.
-pub(crate) struct Merged {
-    pub item: SourceItem,
-    pub update: Option<ObjectUpdate>,
-}
-
 /// `Some(None)`: carried with no value (cleared); `Some(Some(v))`: carried with a value;
 /// `None`: not carried.
 type Carried<T> = Option<Option<T>>;
@@ -211,20 +204,24 @@ fn rid_of(sid: &str) -> Option<u32> {
     last.parse().ok()
 }
 
-fn failed(identity: Identity, reason: FailReason, detail: String) -> Merged {
-    Merged {
-        item: Err(Box::new(SourceFailure {
-            identity,
-            reason,
-            detail,
-        })),
-        update: None,
-    }
+fn failed(identity: Identity, reason: FailReason, detail: String) -> SourceItem {
+    Err(Box::new(SourceFailure {
+        identity,
+        reason,
+        detail,
+    }))
 }
 
 /// Merges a prepared object with `stored`, taking the object's values (it is left empty):
-/// taken in place, the prepared object is not moved out of its reply's vector.
-pub(crate) fn merge(object: &mut Prepared, stored: Option<ObjectRecord>) -> Merged {
+/// taken in place, the prepared object is not moved out of its reply's vector. The source item
+/// for the runner is returned; the object's new record (before the outcome is known) is pushed
+/// onto `records` when it can be stored (the object has a GUID and did not fail here). The
+/// record is merged where it will wait, in `records`: it is not built aside and moved there.
+pub(crate) fn merge(
+    object: &mut Prepared,
+    stored: Option<ObjectRecord>,
+    records: &mut Vec<ObjectUpdate>,
+) -> SourceItem {
     let flags = match &object.flags {
         Ok(flags) => *flags,
         Err(detail) => {
@@ -259,7 +256,18 @@ pub(crate) fn merge(object: &mut Prepared, stored: Option<ObjectRecord>) -> Merg
     let user_principal_name = object.user_principal_name.take();
     let stamp = object.stamp;
     let password = std::mem::replace(&mut object.password, Password::NotCarried);
-    let mut record = stored.unwrap_or_else(|| ObjectRecord::new(kind));
+    let record = stored.unwrap_or_else(|| ObjectRecord::new(kind));
+    let mut unstored;
+    let record = match guid {
+        Some(guid) => {
+            records.push(ObjectUpdate { guid, record });
+            &mut records.last_mut().expect("just pushed").record
+        }
+        None => {
+            unstored = record;
+            &mut unstored
+        }
+    };
     record.kind = kind;
     apply(&mut record.sam_account_name, sam_account_name);
     apply(&mut record.user_principal_name, user_principal_name);
@@ -306,6 +314,9 @@ pub(crate) fn merge(object: &mut Prepared, stored: Option<ObjectRecord>) -> Merg
         }
         Password::Decrypted(None) => PasswordState::NoValue,
         Password::Failed(detail) => {
+            if guid.is_some() {
+                records.pop();
+            }
             return failed(identity, FailReason::DecryptFailed, detail);
         }
     };
@@ -322,10 +333,7 @@ pub(crate) fn merge(object: &mut Prepared, stored: Option<ObjectRecord>) -> Merg
         last_synced: record.synced,
         last_verifier: None,
     };
-    Merged {
-        item: Ok(account),
-        update: guid.map(|guid| ObjectUpdate { guid, record }),
-    }
+    Ok(account)
 }
 
 #[cfg(test)]

@@ -158,11 +158,22 @@ enum Hashed {
     Failed(Failure),
 }
 
-/// An account read and decided, waiting for its verifier (or already finished).
-enum Slot {
-    Done(Outcome),
+/// An input read and decided, waiting for its verifier and its outcome. The outcome is built
+/// when the chunk is finished, on the runner's helper thread: built while reading, on the
+/// caller's thread (the pipeline's serial stage), it cost two more moves of every item.
+struct Slot {
+    item: SourceItem,
+    verdict: Verdict,
+}
+
+/// What the policy decided for a [`Slot`]'s item.
+#[derive(Clone, Copy)]
+enum Verdict {
+    /// The source could not read it (the item is an `Err`).
+    SourceFailed,
+    Skip(SkipReason),
+    Fail(FailReason),
     Hash {
-        account: SyncAccount,
         must_change_password: bool,
     },
 }
@@ -344,7 +355,10 @@ impl<'a> Runner<'a> {
         let mut chunk = Vec::with_capacity(self.chunk_size.min(MAX_RESERVED_CHUNK));
         for feed in iter {
             match feed {
-                Feed::Item(item) => chunk.push(self.decide(item)),
+                Feed::Item(item) => {
+                    let verdict = self.decide(&item);
+                    chunk.push(Slot { item, verdict });
+                }
                 Feed::Drain => return (chunk, true),
             }
             if chunk.len() == self.chunk_size {
@@ -354,53 +368,58 @@ impl<'a> Runner<'a> {
         (chunk, false)
     }
 
-    fn decide(&self, item: SourceItem) -> Slot {
-        let account = match item {
-            Ok(account) => account,
-            Err(failure) => {
-                let failure = *failure;
-                return Slot::Done(Outcome::Failed {
-                    identity: failure.identity,
-                    failure: Failure {
-                        reason: failure.reason,
-                        detail: failure.detail,
-                    },
-                });
-            }
+    fn decide(&self, item: &SourceItem) -> Verdict {
+        let Ok(account) = item else {
+            return Verdict::SourceFailed;
         };
-        match self.policy.decide(&account, self.previous) {
-            Decision::Skip(reason) => Slot::Done(skipped(account, reason)),
+        match self.policy.decide(account, self.previous) {
+            Decision::Skip(reason) => Verdict::Skip(reason),
             Decision::Sync {
                 must_change_password,
-            } => Slot::Hash {
-                account,
+            } => Verdict::Hash {
                 must_change_password,
             },
-            Decision::Fail(reason) => Slot::Done(Outcome::Failed {
-                identity: account.identity,
-                failure: Failure {
-                    reason,
-                    detail: failure_detail(reason).into(),
-                },
-            }),
+            Decision::Fail(reason) => Verdict::Fail(reason),
         }
     }
 
-    /// Hashes every `Slot::Hash` of the chunk in parallel and returns the outcomes in order.
+    /// Hashes every slot to hash of the chunk in parallel and returns the outcomes in order.
     fn finish_chunk(&self, chunk: Vec<Slot>) -> Vec<Outcome> {
         let work: Vec<usize> = (0..chunk.len())
-            .filter(|&i| matches!(chunk[i], Slot::Hash { .. }))
+            .filter(|&i| matches!(chunk[i].verdict, Verdict::Hash { .. }))
             .collect();
-        // `work` lists the Hash slots in order, so the results line up with them.
+        // `work` lists the slots to hash in order, so the results line up with them.
         let mut results = self.hash_all(&chunk, &work).into_iter();
         chunk
             .into_iter()
-            .map(|slot| match slot {
-                Slot::Done(outcome) => outcome,
-                Slot::Hash {
-                    account,
-                    must_change_password,
-                } => match results.next() {
+            .map(|Slot { item, verdict }| match (item, verdict) {
+                (Err(failure), _) => {
+                    let failure = *failure;
+                    Outcome::Failed {
+                        identity: failure.identity,
+                        failure: Failure {
+                            reason: failure.reason,
+                            detail: failure.detail,
+                        },
+                    }
+                }
+                (Ok(account), Verdict::Skip(reason)) => skipped(account, reason),
+                (Ok(account), Verdict::Fail(reason)) => Outcome::Failed {
+                    identity: account.identity,
+                    failure: Failure {
+                        reason,
+                        detail: failure_detail(reason).into(),
+                    },
+                },
+                (Ok(_), Verdict::SourceFailed) => {
+                    unreachable!("only an Err item is decided SourceFailed")
+                }
+                (
+                    Ok(account),
+                    Verdict::Hash {
+                        must_change_password,
+                    },
+                ) => match results.next() {
                     Some(Hashed::New(verifier)) => Outcome::Synced(Record {
                         smart_card_required: account.user_account_control.unwrap_or(0)
                             & UF_SMARTCARD_REQUIRED
@@ -488,7 +507,10 @@ impl<'a> Runner<'a> {
         let (nts, check): (Vec<&NtHash>, Vec<Option<&CloudVerifier>>) = part
             .iter()
             .map(|&i| match &chunk[i] {
-                Slot::Hash { account, .. } => (
+                Slot {
+                    item: Ok(account),
+                    verdict: Verdict::Hash { .. },
+                } => (
                     account
                         .password
                         .nt_hash()
@@ -498,7 +520,7 @@ impl<'a> Runner<'a> {
                         .as_ref()
                         .filter(|v| v.iterations() == iterations),
                 ),
-                Slot::Done(_) => unreachable!("work holds Hash slots only"),
+                _ => unreachable!("work holds the slots to hash only"),
             })
             .unzip();
         let salts: Vec<Salt> = check
