@@ -15,19 +15,15 @@
 //! run must not depend on how far the pipeline happened to be.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::collections::hash_map::Entry;
 use std::fmt::Display;
 
+use super::books::{Books, Mark, Pending, flush_and_commit, watermark_after};
 use super::merge::{Prepared, merge};
 use super::outcome::Outcome;
 use super::read_ahead::{Queued, ReadAhead};
 use super::runner::{Feed, Runner, Summary, join};
-use crate::ad::{Guid, GuidMap, guid_map};
 use crate::drs::{Reply, SessionKey};
-use crate::state::{
-    Cursor, ObjectRecord, ObjectUpdate, StateError, StateStore, SyncedPassword, Watermark,
-};
+use crate::state::{StateError, StateStore, Watermark};
 
 /// Why the watermark was not advanced to the end of the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,269 +91,6 @@ pub(super) struct ClosureSink<F>(pub(super) F);
 impl<F: FnMut(Outcome)> OutcomeSink for ClosureSink<F> {
     fn outcome(&mut self, outcome: Outcome) {
         (self.0)(outcome);
-    }
-}
-
-/// What the sink side meets next, in input order. Small, so that queueing costs nothing: the
-/// records wait in [`Books::records`].
-enum Pending {
-    /// An object handed to the runner; `true` when it has a record to store (the next one
-    /// of its reply's in [`Books::records`]).
-    Object(bool),
-    /// The end of reply `index`, and what it does to the watermark.
-    ReplyEnd { index: usize, mark: Box<Mark> },
-}
-
-/// What the end of a reply does to the watermark.
-enum Mark {
-    /// Moves it here (a reply of the replication cycle).
-    To(Watermark),
-    /// Holds it where it is for the rest of the run: the reply was unreadable, and why.
-    Unreadable(String),
-    /// Leaves it alone: the reply of an extended operation (one object fetched out of band,
-    /// `ulExtendedRet` ≠ 0, MS-DRSR §4.1.10.2.12) is not part of the cycle.
-    Keep,
-}
-
-/// What this run has merged of one object and not committed yet. Small on purpose: one is
-/// looked up or written three times per object, and a few thousand are alive at once (three
-/// chunks), so with the records inline the table outgrew the caches and every look-up missed
-/// (a sixth of the caller thread's time in `phsync replay`, BENCHMARKS.md).
-struct Claimed {
-    /// Where in the reply being delivered (the front of [`Books::records`]) the record of this
-    /// run's latest delivered outcome for the object that was not a failure is (`None`: there
-    /// is none, or it was committed, and the store's record is the current one).
-    latest: Option<usize>,
-    /// Merges of the object neither committed nor abandoned yet.
-    claims: u32,
-    /// Merges of the object whose outcome has not reached the sink yet.
-    unresolved: u32,
-}
-
-/// The shared bookkeeping between the input side (merging) and the sink side (committing),
-/// both on the caller's thread.
-struct Books<'s, S> {
-    store: &'s mut S,
-    pending: VecDeque<Pending>,
-    /// Objects merged but not committed yet, so a later reply of the same run sees them.
-    overlay: GuidMap<Claimed>,
-    /// The records of every reply merged and not committed yet, one vector per reply in input
-    /// order, each record where its merge put it (a reply's vector is what its commit
-    /// stores, less the failed objects). The front one is the reply being delivered: its
-    /// first `resolved` records have their outcome.
-    records: VecDeque<Vec<ObjectUpdate>>,
-    resolved: usize,
-    /// Positions of the front reply's records whose object failed (not stored).
-    failed_records: Vec<usize>,
-    failed_in_reply: u64,
-    /// The watermark the store had when the run began (the base of the first reply's).
-    stored: Option<Watermark>,
-    report: SyncReport,
-    error: Option<StateError>,
-}
-
-impl<S: StateStore> Books<'_, S> {
-    /// Sets `stored` to the record the next merge of `guid` starts from: this run's latest
-    /// delivered one, or the store's. `Ok(false)` when an earlier copy of the object is still
-    /// in the pipeline: its outcome decides the record (a sync sets [`ObjectRecord::synced`]),
-    /// so the pipeline must drain first. With `drained`, it was drained for this object
-    /// already, so every earlier copy's outcome is in (it does not ask twice). (An out
-    /// parameter: a record returned by value was moved twice more per object.)
-    fn lookup(
-        &mut self,
-        guid: Option<Guid>,
-        drained: bool,
-        stored: &mut Option<ObjectRecord>,
-    ) -> Result<bool, StateError> {
-        let Some(guid) = guid else {
-            *stored = None;
-            return Ok(true);
-        };
-        if let Some(claimed) = self.overlay.get(&guid) {
-            if claimed.unresolved > 0 && !drained {
-                return Ok(false);
-            }
-            // (A reply that failed to commit is dropped; the run stops reading then.)
-            let delivering = self.records.front();
-            if let Some(update) = claimed.latest.and_then(|i| delivering?.get(i)) {
-                *stored = Some(update.record.clone());
-                return Ok(true);
-            }
-        }
-        *stored = self.store.get(&guid)?;
-        Ok(true)
-    }
-
-    /// Notes a merge of `guid` whose outcome is to come.
-    fn claim(&mut self, guid: Guid) {
-        let claimed = self.overlay.entry(guid).or_insert(Claimed {
-            latest: None,
-            claims: 0,
-            unresolved: 0,
-        });
-        claimed.claims += 1;
-        claimed.unresolved += 1;
-    }
-
-    /// The outcome of a claim on `guid` reached the sink, whose record is at `at` in the reply
-    /// being delivered. A failure leaves the record as it was and drops the claim (and the
-    /// record is not stored); otherwise the record at `at` is the object's from now on.
-    fn resolve(&mut self, guid: Guid, at: usize, failed: bool) {
-        if let Entry::Occupied(mut e) = self.overlay.entry(guid) {
-            let claimed = e.get_mut();
-            claimed.unresolved -= 1;
-            if failed {
-                claimed.claims -= 1;
-                if claimed.claims == 0 {
-                    e.remove();
-                }
-            } else {
-                claimed.latest = Some(at);
-            }
-        }
-        if failed {
-            self.failed_records.push(at);
-        }
-    }
-
-    /// Drops the claim of a committed update on `guid`: the store has its record now.
-    fn committed(&mut self, guid: &Guid) {
-        if let Entry::Occupied(mut e) = self.overlay.entry(*guid) {
-            let claimed = e.get_mut();
-            // Every resolved claim was in the batch just committed.
-            claimed.latest = None;
-            claimed.claims -= 1;
-            if claimed.claims == 0 {
-                e.remove();
-            }
-        }
-    }
-
-    /// Commits every reply at the front of the queue whose outcomes were all delivered.
-    fn drain_ends(&mut self) {
-        while let Some(Pending::ReplyEnd { .. }) = self.pending.front() {
-            let Some(Pending::ReplyEnd { index, mark }) = self.pending.pop_front() else {
-                unreachable!("front is a ReplyEnd");
-            };
-            self.end_reply(index, *mark);
-        }
-    }
-
-    fn end_reply(&mut self, index: usize, mark: Mark) {
-        // Every reply read has its records' vector, pushed when it was read.
-        let mut batch = self.records.pop_front().unwrap_or_default();
-        self.resolved = 0;
-        if !self.failed_records.is_empty() {
-            let failed = std::mem::take(&mut self.failed_records);
-            let mut at = 0;
-            batch.retain(|_| {
-                at += 1;
-                !failed.contains(&(at - 1))
-            });
-        }
-        if self.report.held_back.is_none() {
-            if let Mark::Unreadable(error) = &mark {
-                self.report.held_back = Some(HeldBack::Unreadable {
-                    index,
-                    error: error.clone(),
-                });
-            } else if self.failed_in_reply > 0 {
-                self.report.held_back = Some(HeldBack::FailedObjects {
-                    index,
-                    failed: self.failed_in_reply,
-                });
-            }
-        }
-        self.failed_in_reply = 0;
-        let advance = match (&mark, &self.report.held_back) {
-            (Mark::To(w), None) => Some(w),
-            _ => None,
-        };
-        if self.error.is_some() {
-            return;
-        }
-        match self.store.commit(&batch, advance) {
-            Ok(()) => {
-                self.report.committed += 1;
-                if let Some(w) = advance {
-                    self.report.watermark = Some(w.clone());
-                }
-                for u in &batch {
-                    self.committed(&u.guid);
-                }
-            }
-            Err(e) => self.error = Some(e),
-        }
-    }
-
-    /// Whether a reply end waits at the front of the queue (its outcomes were all delivered).
-    fn end_ready(&self) -> bool {
-        matches!(self.pending.front(), Some(Pending::ReplyEnd { .. }))
-    }
-
-    /// The sink side: one outcome, matched with the object it is about, before it is handed
-    /// to the sink.
-    fn take(&mut self, outcome: &Outcome) {
-        if self.error.is_some() {
-            // Nothing is committed any more; reply ends left behind are dropped.
-            self.drain_ends();
-        }
-        let Some(Pending::Object(has_record)) = self.pending.pop_front() else {
-            unreachable!("the runner yields one outcome per object, in order");
-        };
-        let failed = matches!(outcome, Outcome::Failed { .. });
-        self.failed_in_reply += u64::from(failed);
-        if !has_record {
-            return;
-        }
-        let at = self.resolved;
-        self.resolved += 1;
-        let Some(update) = self.records.front_mut().and_then(|r| r.get_mut(at)) else {
-            unreachable!("each object with a record put it in its reply's vector");
-        };
-        if let Outcome::Synced(record) = outcome {
-            update.record.synced = record.password_stamp.map(|stamp| SyncedPassword {
-                stamp,
-                pwd_last_set: record.pwd_last_set,
-            });
-        }
-        let guid = update.guid;
-        self.resolve(guid, at, failed);
-    }
-}
-
-/// The watermark after `reply` (MS-DRSR §4.1.10.2.1: the next request's `usnvecFrom` is this
-/// reply's `usnvecTo`), keeping `previous`'s up-to-date vector when the reply carries none (only
-/// the last reply of a cycle does).
-fn watermark_after(reply: &Reply, previous: Option<&Watermark>) -> Watermark {
-    Watermark {
-        naming_context: reply.naming_context().and_then(|nc| nc.guid()),
-        source_dsa_invocation_id: reply.source_dsa_invocation_id(),
-        usn_vec_to: reply.usn_vec_to(),
-        up_to_date_vector: match reply.up_to_date_vector() {
-            Some(v) => v
-                .iter()
-                .map(|c| Cursor {
-                    dsa_invocation_id: c.dsa_invocation_id,
-                    usn_high_prop_update: c.usn_high_prop_update,
-                    time_last_sync_success: c.time_last_sync_success.0,
-                })
-                .collect(),
-            None => previous
-                .map(|p| p.up_to_date_vector.clone())
-                .unwrap_or_default(),
-        },
-        complete: !reply.more_data(),
-    }
-}
-
-/// Flushes the sink, then commits every reply whose outcomes were all delivered.
-fn flush_and_commit<S: StateStore, K: OutcomeSink>(b: &mut Books<'_, S>, sink: &mut K) {
-    if b.error.is_none() {
-        match sink.flush() {
-            Ok(()) => b.drain_ends(),
-            Err(e) => b.error = Some(StateError::Sink(e)),
-        }
     }
 }
 
@@ -522,18 +255,7 @@ impl<S: StateStore> DrsSync<S> {
         mut sink: K,
     ) -> Result<SyncReport, StateError> {
         let previous = self.store.watermark()?;
-        let books = RefCell::new(Books {
-            store: &mut self.store,
-            pending: VecDeque::new(),
-            overlay: guid_map(),
-            records: VecDeque::new(),
-            resolved: 0,
-            failed_records: Vec::new(),
-            failed_in_reply: 0,
-            stored: previous,
-            report: SyncReport::default(),
-            error: None,
-        });
+        let books = RefCell::new(Books::new(&mut self.store, previous));
         let keys = &self.keys;
         let mut replies = replies.enumerate();
         // The current reply's objects, each merged in place (`merge` takes its values).
@@ -554,9 +276,9 @@ impl<S: StateStore> DrsSync<S> {
                     if let Some(object) = objects.get_mut(next_object) {
                         let mut b = books.borrow_mut();
                         let mut stored = None;
-                        match b.lookup(object.guid(), drained, &mut stored) {
-                            Ok(true) => {}
-                            Ok(false) => {
+                        let undo = match b.lookup(object.guid(), drained, &mut stored) {
+                            Ok(Some(undo)) => undo,
+                            Ok(None) => {
                                 drained = true;
                                 return Some(Feed::Drain);
                             }
@@ -564,7 +286,7 @@ impl<S: StateStore> DrsSync<S> {
                                 b.error = Some(e);
                                 return None;
                             }
-                        }
+                        };
                         drained = false;
                         next_object += 1;
                         let b = &mut *b;
@@ -574,9 +296,10 @@ impl<S: StateStore> DrsSync<S> {
                         let before = records.len();
                         let item = merge(object, stored, records);
                         let has_record = records.len() > before;
-                        if let Some(guid) = object.guid().filter(|_| has_record) {
-                            b.claim(guid);
+                        if let (Some(guid), false) = (object.guid(), has_record) {
+                            b.undo(guid, undo);
                         }
+                        b.merged += 1;
                         b.pending.push_back(Pending::Object(has_record));
                         return Some(Feed::Item(item));
                     }

@@ -10,6 +10,7 @@
 //! anything else that can fill a [`SyncAccount`].
 
 mod account;
+mod books;
 mod drs_sync;
 mod from_drs;
 mod merge;
