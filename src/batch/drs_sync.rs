@@ -342,18 +342,20 @@ impl<S: StateStore> DrsSync<S> {
                     next_object = 0;
                 }
             });
-            let summary = runner.run_feed(items, |outcome| {
-                {
+            let summary = runner.run_feed(items, |done| {
+                for outcome in done {
+                    {
+                        let mut b = books.borrow_mut();
+                        if b.end_ready() {
+                            flush_and_commit(&mut b, &mut sink);
+                        }
+                        b.take(&outcome);
+                    }
+                    sink.outcome(outcome);
                     let mut b = books.borrow_mut();
                     if b.end_ready() {
                         flush_and_commit(&mut b, &mut sink);
                     }
-                    b.take(&outcome);
-                }
-                sink.outcome(outcome);
-                let mut b = books.borrow_mut();
-                if b.end_ready() {
-                    flush_and_commit(&mut b, &mut sink);
                 }
             });
             drop(ahead);

@@ -243,15 +243,20 @@ impl<'a> Runner<'a> {
         I: IntoIterator<Item = SourceItem>,
         F: FnMut(Outcome),
     {
-        self.run_feed(inputs.into_iter().map(Feed::Item), sink)
+        let mut sink = sink;
+        self.run_feed(inputs.into_iter().map(Feed::Item), |done| {
+            done.into_iter().for_each(&mut sink);
+        })
     }
 
     /// [`Runner::run`] over a source that may ask for a [`Feed::Drain`]: every outcome of the
-    /// items before it is handed to `sink` before the next item is read.
+    /// items before it is handed to `sink` before the next item is read. `sink` takes a chunk's
+    /// outcomes at a time, in order (each outcome handed on by value from there is one move
+    /// fewer than through a per-outcome closure).
     pub(super) fn run_feed<I, F>(&self, mut iter: I, mut sink: F) -> Summary
     where
         I: Iterator<Item = Feed>,
-        F: FnMut(Outcome),
+        F: FnMut(Vec<Outcome>),
     {
         let mut summary = Summary::default();
         std::thread::scope(|scope| {
@@ -345,8 +350,14 @@ impl<'a> Runner<'a> {
         for feed in iter {
             match feed {
                 Feed::Item(item) => {
-                    let verdict = self.decide(&item);
-                    chunk.push(Slot { item, verdict });
+                    // Pushed first and decided in place: one move of the item fewer.
+                    chunk.push(Slot {
+                        item,
+                        verdict: Verdict::SourceFailed,
+                    });
+                    if let Some(slot) = chunk.last_mut() {
+                        slot.verdict = self.decide(&slot.item);
+                    }
                 }
                 Feed::Drain => return (chunk, true),
             }
@@ -430,11 +441,16 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    fn emit<F: FnMut(Outcome)>(&self, done: Vec<Outcome>, sink: &mut F, summary: &mut Summary) {
-        for outcome in done {
-            summary.count(&outcome);
-            sink(outcome);
+    fn emit<F: FnMut(Vec<Outcome>)>(
+        &self,
+        done: Vec<Outcome>,
+        sink: &mut F,
+        summary: &mut Summary,
+    ) {
+        for outcome in &done {
+            summary.count(outcome);
         }
+        sink(done);
         if let Some(progress) = self.progress {
             progress(summary);
         }
@@ -536,9 +552,11 @@ mod tests {
             let mut names = Vec::new();
             let summary = Runner::new(policy.clone())
                 .chunk_size(chunk)
-                .run_feed(source, |o| {
-                    emitted.set(emitted.get() + 1);
-                    names.push(o.identity().sam_account_name.clone().unwrap());
+                .run_feed(source, |done| {
+                    for o in done {
+                        emitted.set(emitted.get() + 1);
+                        names.push(o.identity().sam_account_name.clone().unwrap());
+                    }
                 });
             assert_eq!(summary.synced, 40);
             assert_eq!(drains, 5, "chunk {chunk}");

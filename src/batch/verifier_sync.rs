@@ -295,12 +295,14 @@ impl<S: VerifierStore> VerifierSync<S> {
                 }
             }
         });
-        let summary = runner.run_feed(source, |outcome| {
-            books.borrow_mut().take(&outcome);
-            sink.outcome(outcome);
-            let mut b = books.borrow_mut();
-            if b.updates.len() >= commit_every {
-                b.flush_and_commit(&mut sink);
+        let summary = runner.run_feed(source, |done| {
+            for outcome in done {
+                books.borrow_mut().take(&outcome);
+                sink.outcome(outcome);
+                let mut b = books.borrow_mut();
+                if b.updates.len() >= commit_every {
+                    b.flush_and_commit(&mut sink);
+                }
             }
         });
         let mut b = books.into_inner();
