@@ -158,7 +158,14 @@
 //! accounts to hash (most objects of a DRS reply are not users) into parts that every pool
 //! thread takes from a shared counter, so no core waits while another hashes the chunk's last
 //! part; and it lets two chunks wait for or be at the pool while the caller reads the next, so
-//! the caller and the pool do not run in lock step, each waiting for the other.
+//! the caller and the pool do not run in lock step, each waiting for the other. The caller's
+//! thread being the one serial stage, it does as little per object as it can: the outcome is
+//! built on the runner's helper thread, each record is merged where it waits for its reply's
+//! commit (not built aside and moved), and whether an object is in flight is told by two
+//! counters (merged, delivered) against the sequence number of its latest merge, so the table
+//! of uncommitted objects is touched twice per object, not four times. Moves of values of a
+//! few hundred bytes, counted with a probe on `memmove`, were 40 % of that thread's time
+//! before (BENCHMARKS.md, the Intel Xeon section).
 //!
 //! ## Why the CRC is checked
 //! Each secret value carries `CRC32(plaintext)` under the RC4 layer (MS-DRSR §4.1.10.2.20).
