@@ -163,7 +163,7 @@
 //! built on the runner's helper thread, each record is merged where it waits for its reply's
 //! commit (not built aside and moved), and whether an object is in flight is told by two
 //! counters (merged, delivered) against the sequence number of its latest merge, so the table
-//! of uncommitted objects is touched twice per object, not four times. Moves of values of a
+//! of uncommitted objects is touched at the merge and at the commit only. Moves of values of a
 //! few hundred bytes, counted with a probe on `memmove`, were 40 % of that thread's time
 //! before (BENCHMARKS.md, the Intel Xeon section).
 //!

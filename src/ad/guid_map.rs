@@ -77,17 +77,16 @@ impl GuidHasher {
 
 impl Hasher for GuidHasher {
     fn write(&mut self, bytes: &[u8]) {
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
         let mut chunks = bytes.chunks_exact(16);
         for c in &mut chunks {
             let (lo, hi) = c.split_at(8);
-            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
             self.mix(word(lo), word(hi));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut last = [0u8; 16];
             last[..rest.len()].copy_from_slice(rest);
-            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
             // The length, so that trailing zero bytes still change the hash.
             self.mix(
                 word(&last[..8]),

@@ -41,20 +41,10 @@ pub(super) enum Mark {
     Keep,
 }
 
-/// What a look-up changed in [`Books::overlay`], undone when the merge stores no record.
-pub(super) enum Undo {
-    /// The object was new to the overlay: remove it.
-    Remove,
-    /// Put back the sequence number of its previous merge.
-    Restore(u64),
-    /// Nothing (an object without a GUID).
-    Nothing,
-}
-
 /// The record of the latest object `guid` whose outcome was delivered and was not a failure
-/// among `records[..resolved]` (the reply being delivered), if any. A linear search, from the
-/// end: it runs only for an object merged again in the same run before the reply with its
-/// earlier copy was committed.
+/// among `records[..resolved]` (the reply being delivered), if any; `failed` holds the
+/// positions of the failed ones, ascending. A linear search, from the end: it runs only for an
+/// object merged again in the same run before the reply with its earlier copy was committed.
 fn latest_kept<'r>(
     records: &'r [ObjectUpdate],
     resolved: usize,
@@ -66,7 +56,7 @@ fn latest_kept<'r>(
         .iter()
         .enumerate()
         .rev()
-        .find(|(at, u)| u.guid == guid && !failed.contains(at))?;
+        .find(|(at, u)| u.guid == guid && failed.binary_search(at).is_err())?;
     Some(&update.record)
 }
 
@@ -76,9 +66,9 @@ pub(super) struct Books<'s, S> {
     pub(super) store: &'s mut S,
     pub(super) pending: VecDeque<Pending>,
     /// Objects merged but not committed yet, each with the sequence number of its latest
-    /// merge (see `merged`), so a later copy in the same run sees them. One look-up per
-    /// object when it is merged and one when its reply is committed; nothing when its outcome
-    /// is delivered: whether it is in flight is its number against `delivered`.
+    /// merge (see `merged`), so a later copy in the same run sees them. Looked up and written
+    /// when an object is merged, and once more when its reply is committed; not when its
+    /// outcome is delivered: whether it is in flight is its number against `delivered`.
     pub(super) overlay: GuidMap<u64>,
     /// Objects merged so far (the sequence number of the next one).
     pub(super) merged: u64,
@@ -90,7 +80,8 @@ pub(super) struct Books<'s, S> {
     /// first `resolved` records have their outcome.
     pub(super) records: VecDeque<Vec<ObjectUpdate>>,
     pub(super) resolved: usize,
-    /// Positions of the front reply's records whose object failed (not stored).
+    /// Positions of the front reply's records whose object failed (not stored), ascending
+    /// (pushed as the outcomes arrive, in order).
     pub(super) failed_records: Vec<usize>,
     pub(super) failed_in_reply: u64,
     /// The watermark the store had when the run began (the base of the first reply's).
@@ -119,9 +110,8 @@ impl<'s, S: StateStore> Books<'s, S> {
     }
 
     /// Sets `stored` to the record the next merge of `guid` starts from: this run's latest
-    /// delivered one, or the store's, and notes the merge in the overlay (to undo with the
-    /// [`Undo`] returned if the merge stores no record). `Ok(None)` when an earlier copy of
-    /// the object is still in the pipeline: its outcome decides the record (a sync sets
+    /// delivered one, or the store's. `Ok(false)` when an earlier copy of the object is still
+    /// in the pipeline: its outcome decides the record (a sync sets
     /// [`ObjectRecord::synced`]), so the pipeline must drain first. With `drained`, it was
     /// drained for this object already, so every earlier copy's outcome is in (it does not
     /// ask twice). (An out parameter: a record returned by value was moved twice more per
@@ -131,50 +121,38 @@ impl<'s, S: StateStore> Books<'s, S> {
         guid: Option<Guid>,
         drained: bool,
         stored: &mut Option<ObjectRecord>,
-    ) -> Result<Option<Undo>, StateError> {
+    ) -> Result<bool, StateError> {
         let Some(guid) = guid else {
             *stored = None;
-            return Ok(Some(Undo::Nothing));
+            return Ok(true);
         };
-        let undo = match self.overlay.entry(guid) {
-            Entry::Occupied(mut e) => {
-                let last = *e.get();
-                if last >= self.delivered && !drained {
-                    return Ok(None);
-                }
-                e.insert(self.merged);
-                // Not committed yet, so it is in the reply being delivered, if anywhere (a
-                // reply that failed to commit is dropped; the run stops reading then).
-                let delivering = self
-                    .records
-                    .front()
-                    .and_then(|r| latest_kept(r, self.resolved, &self.failed_records, guid));
-                if let Some(record) = delivering {
-                    *stored = Some(record.clone());
-                    return Ok(Some(Undo::Restore(last)));
-                }
-                Undo::Restore(last)
+        if let Some(&last) = self.overlay.get(&guid) {
+            if last >= self.delivered && !drained {
+                return Ok(false);
             }
-            Entry::Vacant(e) => {
-                e.insert(self.merged);
-                Undo::Remove
+            // Not committed yet, so it is in the reply being delivered, if anywhere (a reply
+            // that failed to commit is dropped; the run stops reading then).
+            let delivering = self
+                .records
+                .front()
+                .and_then(|r| latest_kept(r, self.resolved, &self.failed_records, guid));
+            if let Some(record) = delivering {
+                *stored = Some(record.clone());
+                return Ok(true);
             }
-        };
+        }
         *stored = self.store.get(&guid)?;
-        Ok(Some(undo))
+        Ok(true)
     }
 
-    /// Undoes what [`Books::lookup`] noted of a merge of `guid` that stored no record.
-    pub(super) fn undo(&mut self, guid: Guid, undo: Undo) {
-        match undo {
-            Undo::Remove => {
-                self.overlay.remove(&guid);
-            }
-            Undo::Restore(last) => {
-                self.overlay.insert(guid, last);
-            }
-            Undo::Nothing => {}
+    /// Notes the merge of an object about to be handed to the runner: `has_record` when the
+    /// merge pushed its record onto the newest reply's vector.
+    pub(super) fn note_merge(&mut self, guid: Option<Guid>, has_record: bool) {
+        if let (Some(guid), true) = (guid, has_record) {
+            self.overlay.insert(guid, self.merged);
         }
+        self.merged += 1;
+        self.pending.push_back(Pending::Object(has_record));
     }
 
     /// Commits every reply at the front of the queue whose outcomes were all delivered.
@@ -202,11 +180,14 @@ impl<'s, S: StateStore> Books<'s, S> {
             }
         }
         if !self.failed_records.is_empty() {
-            let failed = std::mem::take(&mut self.failed_records);
+            // Both in order: one pass.
+            let mut failed = std::mem::take(&mut self.failed_records)
+                .into_iter()
+                .peekable();
             let mut at = 0;
             batch.retain(|_| {
                 at += 1;
-                !failed.contains(&(at - 1))
+                failed.next_if_eq(&(at - 1)).is_none()
             });
         }
         if self.report.held_back.is_none() {

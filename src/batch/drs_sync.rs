@@ -276,9 +276,9 @@ impl<S: StateStore> DrsSync<S> {
                     if let Some(object) = objects.get_mut(next_object) {
                         let mut b = books.borrow_mut();
                         let mut stored = None;
-                        let undo = match b.lookup(object.guid(), drained, &mut stored) {
-                            Ok(Some(undo)) => undo,
-                            Ok(None) => {
+                        match b.lookup(object.guid(), drained, &mut stored) {
+                            Ok(true) => {}
+                            Ok(false) => {
                                 drained = true;
                                 return Some(Feed::Drain);
                             }
@@ -286,7 +286,7 @@ impl<S: StateStore> DrsSync<S> {
                                 b.error = Some(e);
                                 return None;
                             }
-                        };
+                        }
                         drained = false;
                         next_object += 1;
                         let b = &mut *b;
@@ -296,11 +296,7 @@ impl<S: StateStore> DrsSync<S> {
                         let before = records.len();
                         let item = merge(object, stored, records);
                         let has_record = records.len() > before;
-                        if let (Some(guid), false) = (object.guid(), has_record) {
-                            b.undo(guid, undo);
-                        }
-                        b.merged += 1;
-                        b.pending.push_back(Pending::Object(has_record));
+                        b.note_merge(object.guid(), has_record);
                         return Some(Feed::Item(item));
                     }
                     let mut b = books.borrow_mut();

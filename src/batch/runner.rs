@@ -238,12 +238,11 @@ impl<'a> Runner<'a> {
     /// counts. Reading the next chunk, and handing the last one's outcomes to `sink`, overlap
     /// hashing the current one; the input iterator and `sink` stay on the caller's thread, so
     /// neither need be `Send`.
-    pub fn run<I, F>(&self, inputs: I, sink: F) -> Summary
+    pub fn run<I, F>(&self, inputs: I, mut sink: F) -> Summary
     where
         I: IntoIterator<Item = SourceItem>,
         F: FnMut(Outcome),
     {
-        let mut sink = sink;
         self.run_feed(inputs.into_iter().map(Feed::Item), |done| {
             done.into_iter().for_each(&mut sink);
         })
