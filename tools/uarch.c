@@ -97,6 +97,32 @@ LOOP(zmm_round, ZROUND VZ)
 LOOP(rnds2_ind8_zmm_round, IND8 ZROUND VZ)
 LOOP(rnds2_ind8_zmm_add8, IND8 Z4(ZADD) Z4(ZADD) VZ)
 
+/* A kernel running SHA-NI lanes beside the 16-lane rounds, as a mix: one four-round chunk of
+ * the 16-lane kernel (its hot loop per lane-compression, `objdump` counts: 36 vpaddd, 36 vprold,
+ * 24 vpternlogd, 4 vpsrld; twelve independent chains) on zmm16..31, alone and with two SHA-NI
+ * lanes' four-round step (4 rnds2 + 2 step mixes) between its quarters. zmm16..31 because a
+ * legacy-SSE SHA instruction after a 512-bit write to zmm0..15 costs a state transition (the
+ * "dirty upper" lines below); only zmm16..31 stay out of the SSE state. Not in CLOBBER: this
+ * file is compiled without AVX-512, so the compiler never allocates xmm16..31. */
+#define HADD(d) "vpaddd %%zmm28, %%zmm" #d ", %%zmm" #d "\n\t"
+#define HROL(d) "vprold $7, %%zmm29, %%zmm" #d "\n\t"
+#define HTERN(d) "vpternlogd $0x96, %%zmm30, %%zmm31, %%zmm" #d "\n\t"
+#define HSRL(d) "vpsrld $3, %%zmm29, %%zmm" #d "\n\t"
+#define H4(op, a, b, c, d) op(a) op(b) op(c) op(d)
+#define HQ(a, b, c, d) H4(HADD, a, b, c, d) H4(HADD, a, b, c, d) H4(HROL, a, b, c, d) \
+    H4(HADD, a, b, c, d) H4(HROL, a, b, c, d) H4(HTERN, a, b, c, d) H4(HROL, a, b, c, d) \
+    H4(HTERN, a, b, c, d) HSRL(a)
+/* Four quarters: 36 adds (3 x 12), 36 rotates, 24 ternary, 4 shifts. */
+#define ZQ1 HQ(16, 17, 18, 19)
+#define ZQ2 HQ(20, 21, 22, 23)
+#define ZQ3 HQ(24, 25, 26, 27)
+#define ZQ4 H4(HTERN, 16, 20, 24, 17) H4(HTERN, 18, 21, 22, 23) HSRL(25)
+LOOP(zmm_chunk, ZQ1 ZQ2 ZQ3 ZQ4 VZ)
+LOOP(zmm_chunk_shani2, R(2) MIX(10) ZQ1 R(3) ZQ2 R(4) MIX(11) ZQ3 R(5) ZQ4 VZ)
+/* A legacy-SSE add after a 512-bit add: to zmm10 (in the SSE state) or zmm16 (not). */
+LOOP(dirty_low, ZADD(10) "paddd %%xmm1, %%xmm2\n\t")
+LOOP(dirty_high, "vpaddd %%zmm28, %%zmm16, %%zmm16\n\t" "paddd %%xmm1, %%xmm2\n\t")
+
 /* How much of the shorter of two loops (times a, b) is hidden when they run together (ab). */
 static double hidden(double a, double b, double ab) { return (a + b - ab) / (a < b ? a : b); }
 
@@ -125,5 +151,12 @@ int main(void) {
   both = rnds2_ind8_zmm_add8();
   printf("rnds2 x8 + 8 vpaddd zmm         %5.2f cycles (alone %.2f and %.2f): hidden %.2f\n",
          both / c, ind / c, add16 / 2 / c, hidden(ind, add16 / 2, both));
+  double chunk = zmm_chunk(), hyb = zmm_chunk_shani2();
+  printf("16-lane chunk + 2 SHA-NI lanes  %5.2f cycles (chunk alone %.2f): kernel gain %.2f\n",
+         hyb / c, chunk / c, (1 + 2.0 / 16) * chunk / hyb);
+  double high = dirty_high(), low = dirty_low();
+  __asm__ volatile(VZ);
+  printf("SSE add after zmm16 / zmm10 add  %4.1f / %4.1f cycles (the second: dirty upper state)\n",
+         high / c, low / c);
   return 0;
 }
