@@ -35,6 +35,26 @@
 //! assert!(v.verify_password("Pa$$w0rd"));
 //! # Ok::<(), phsync::ParseError>(())
 //! ```
+//!
+//! NT hashes, fresh verifiers and the string format:
+//!
+//! ```
+//! use phsync::{CloudVerifier, Iterations, NtHash, Salt};
+//!
+//! let nt = NtHash::from_password("Pa$$w0rd");
+//! assert_eq!(nt, NtHash::from_hex("92937945B518814341DE3F726500D4FF")?);
+//!
+//! // What a sync engine sends: a fresh 10-byte salt, 1000 iterations.
+//! let verifier = CloudVerifier::generate(&nt);
+//! assert!(verifier.verify_password("Pa$$w0rd"));
+//!
+//! // The string format round-trips (any hex case in, canonical lowercase out).
+//! let parsed: CloudVerifier = verifier.to_string().parse()?;
+//! assert_eq!(parsed, verifier);
+//! let known = CloudVerifier::derive(&nt, Salt::from_bytes([0x18; 10]), Iterations::DEFAULT);
+//! assert!(known.verify_nt_hash(&nt));
+//! # Ok::<(), phsync::ParseError>(())
+//! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]

@@ -19,20 +19,35 @@
 //!
 //! [`Guid`], [`Sid`] and [`DsTime`] live in [`crate::ad`] and are re-exported here.
 //!
-//! ```no_run
-//! use phsync::drs::{Reply, SessionKey};
+//! Every read is bounds-checked and errors carry the byte offset and structure. Decryption takes
+//! the RPC session key (16 bytes under NTLM, 32 under Kerberos AES256): CRC32 checked, the RID DES
+//! layer removed, `supplementalCredentials` parsed; "no password" (`Absent`, `NoValue`) is kept
+//! apart from the empty password.
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let bytes = std::fs::read("reply-000.bin")?;
-//! let key = SessionKey::from_hex("6a4c67356b4978683662387464324f73")?;
-//! let reply = Reply::decode(&bytes)?;
-//! for object in reply.objects() {
-//!     let account = object.decrypt(&key)?;
-//!     if let Some(nt) = account.nt_hash() {
-//!         println!("{:?} {}", account.sam_account_name(), nt.to_hex().as_str());
-//!     }
-//! }
-//! # Ok(()) }
+//! ```
+//! use phsync::NtHash;
+//! use phsync::drs::{HashState, Reply, SessionKey};
+//!
+//! // A real reply from a Samba AD DC (the last chunk of a full domain NC replication, Kerberos).
+//! let bytes = include_bytes!(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/tests/fixtures/samba-a/bin/samba-krb5-nc/reply-002.bin"
+//! ));
+//! let key = SessionKey::from_hex("47950bfdd7ad9eeed0785c10281390a4ff9b2afa424f7c9107be4894c91a43c3")?;
+//! let reply = Reply::decode(bytes)?;
+//! assert!(!reply.more_data()); // the last chunk; reply.usn_vec_to() is the next watermark
+//!
+//! let object = reply
+//!     .objects()
+//!     .iter()
+//!     .find(|o| o.sam_account_name().as_deref() == Some("plain.ljez")) // readable without the key
+//!     .unwrap();
+//! let account = object.decrypt(&key)?; // CRC32 checked, RID DES layer removed
+//! assert_eq!(account.nt_hash(), Some(&NtHash::from_password("?Uj$Fz6VRA5?")));
+//! assert!(matches!(account.nt_hash_state(), HashState::Present(_)));
+//! assert_eq!(account.rid(), Some(1103));
+//! assert_eq!(account.unicode_pwd_metadata().unwrap().version(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod account;
