@@ -86,6 +86,9 @@ pub(super) struct Books<'s, S> {
     pub(super) failed_in_reply: u64,
     /// The watermark the store had when the run began (the base of the first reply's).
     pub(super) stored: Option<Watermark>,
+    /// The watermark after the last reply read (the base of the next one's), delivered or not;
+    /// `report.reached` moves only at a reply's end.
+    pub(super) read_to: Option<Watermark>,
     pub(super) report: SyncReport,
     pub(super) error: Option<StateError>,
 }
@@ -104,6 +107,7 @@ impl<'s, S: StateStore> Books<'s, S> {
             failed_records: Vec::new(),
             failed_in_reply: 0,
             stored,
+            read_to: None,
             report: SyncReport::default(),
             error: None,
         }
@@ -166,6 +170,10 @@ impl<'s, S: StateStore> Books<'s, S> {
     }
 
     fn end_reply(&mut self, index: usize, mark: Mark) {
+        if let Mark::To(w) = &mark {
+            // Every outcome of this reply was delivered: this far the store could go.
+            self.report.reached = Some(w.clone());
+        }
         // Every reply read has its records' vector, pushed when it was read.
         let mut batch = self.records.pop_front().unwrap_or_default();
         self.resolved = 0;

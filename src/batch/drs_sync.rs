@@ -62,8 +62,9 @@ pub struct SyncReport {
     pub watermark: Option<Watermark>,
     /// Why the watermark stopped short of the input's end, if it did.
     pub held_back: Option<HeldBack>,
-    /// The watermark of the last reply read, committed or not: where the store would be had
-    /// nothing held it back. Replies of extended operations (one object fetched out of band,
+    /// The watermark of the last reply whose outcomes were all delivered, committed or not:
+    /// where the store would be had nothing held it back (a reply cut short by a cancel or an
+    /// error does not count). Replies of extended operations (one object fetched out of band,
     /// `ulExtendedRet` ≠ 0) neither set nor move it.
     pub reached: Option<Watermark>,
 }
@@ -320,9 +321,9 @@ impl<S: StateStore> DrsSync<S> {
                         }
                         Ok((reply, prepared)) => {
                             // After this run's last reply, or else where the store was.
-                            let before = b.report.reached.as_ref().or(b.stored.as_ref());
+                            let before = b.read_to.as_ref().or(b.stored.as_ref());
                             let watermark = watermark_after(&reply, before);
-                            b.report.reached = Some(watermark.clone());
+                            b.read_to = Some(watermark.clone());
                             (Mark::To(watermark), prepared)
                         }
                         Err(error) => {

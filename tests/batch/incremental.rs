@@ -596,3 +596,57 @@ fn gaps_at_2_and_3(
         .sum();
     assert_eq!(out.len(), before + later);
 }
+
+/// A run cancelled part-way: `reached` (and the store) go no further than the last reply whose
+/// outcomes were all delivered, never to the reply that was being read when the run stopped —
+/// `phsync sync` commits `reached` after fetching withheld objects, so a `reached` that ran
+/// ahead would skip objects nobody saw.
+#[test]
+fn a_cancelled_run_reaches_only_replies_delivered_whole() {
+    use phsync::batch::CancelToken;
+    let t = truth();
+    let full = replies(&t, "full");
+    let sizes: Vec<usize> = full.iter().map(|r| r.objects().len()).collect();
+    let total: usize = sizes.iter().sum();
+    for cancel_at in (1..total - 40).step_by(13) {
+        let token = CancelToken::new();
+        let runner = Runner::new(policy())
+            .chunk_size(5)
+            .cancel_token(token.clone());
+        let mut sync = DrsSync::new(MemoryStore::new(), vec![key(&t)]);
+        let mut out = Vec::new();
+        let report = sync
+            .run(
+                &runner,
+                full.clone().into_iter().map(Ok::<_, String>),
+                |o| {
+                    out.push(o);
+                    if out.len() >= cancel_at {
+                        token.cancel();
+                    }
+                },
+            )
+            .unwrap();
+        assert!(report.summary.cancelled, "cancel at {cancel_at}");
+        // The replies delivered whole: the longest prefix whose objects all have outcomes.
+        let mut whole = 0;
+        let mut seen = 0;
+        while whole < sizes.len() && seen + sizes[whole] <= out.len() {
+            seen += sizes[whole];
+            whole += 1;
+        }
+        let reached = report.reached.as_ref().map(|w| w.usn_vec_to);
+        let allowed: Vec<_> = full[..whole].iter().map(Reply::usn_vec_to).collect();
+        assert!(
+            reached.is_none() || allowed.contains(&reached.unwrap()),
+            "cancel at {cancel_at}: {} outcomes, {whole} replies whole, reached {reached:?}",
+            out.len()
+        );
+        assert_eq!(report.reached, report.watermark, "cancel at {cancel_at}");
+        assert_eq!(
+            sync.store().watermark().unwrap(),
+            report.watermark,
+            "cancel at {cancel_at}"
+        );
+    }
+}

@@ -189,8 +189,12 @@ pub fn run(args: SyncArgs) -> Status {
     let stopped = loop {
         let (next_store, report, stop) = cycle(&config, &options, store, full, &runner, &mut out);
         store = next_store;
+        // `--full` holds until a cycle committed a watermark: a retry after a cycle that
+        // committed nothing must not fall back to the old watermark.
+        if report.watermark.is_some() {
+            full = false;
+        }
         absorb(&mut total, report);
-        full = false;
         match stop {
             None => break None,
             Some(Stop::Dc(e)) if e.is_transient() && attempt < args.retries => {
@@ -312,12 +316,17 @@ fn cycle<W: Write>(
         }
         return (store, report, error.map(Stop::Dc));
     };
+    if report.summary.cancelled {
+        // Stopped (e.g. the output was closed): nothing more is fetched or committed, and what
+        // was withheld is written as it is.
+        for o in &held {
+            out.write(o);
+        }
+        return (store, report, None);
+    }
     if !held.is_empty() {
         let (s, resolved, stop) = follow_up(&mut session, &schema, store, key, held, runner, out);
         store = s;
-        if let Some(stop) = stop {
-            return (store, report, Some(stop));
-        }
         // Those objects' outcomes were counted as failures; they are now counted again as
         // what the fetch gave, so take the failures back.
         report.summary.total -= resolved.total;
@@ -329,8 +338,12 @@ fn cycle<W: Write>(
         }
         report.summary.reasons.retain(|_, n| *n > 0);
         report.summary.absorb(&resolved.fetched);
+        if let Some(stop) = stop {
+            return (store, report, Some(stop));
+        }
         // Only those objects held the watermark back: move it to where the cycle got.
         if report.summary.failed == 0
+            && !report.summary.cancelled
             && report.unreadable.is_empty()
             && matches!(report.held_back, Some(HeldBack::FailedObjects { .. }))
             && let Some(reached) = report.reached.clone()
@@ -403,30 +416,39 @@ fn follow_up<W: Write>(
         fetched: Summary::default(),
     };
     let mut replies = Vec::new();
-    for o in held {
+    let mut stop = None;
+    let mut held = held.into_iter();
+    while let Some(o) = held.next() {
+        let named = o.identity().object_guid.as_deref().unwrap_or("?");
         let guid = o
             .identity()
             .object_guid
             .as_deref()
             .and_then(|g| g.parse().ok());
-        match guid.map(|g| fetch_object(session, schema, g)) {
-            Some(Ok(reply)) => {
+        match guid.map(|g| (g, fetch_object(session, schema, g))) {
+            Some((g, Ok(reply))) if reply.objects().iter().any(|x| x.object_guid() == Some(g)) => {
                 if let Some(r) = o.reason() {
                     *resolved.reasons.entry(r).or_default() += 1;
                 }
                 resolved.total += 1;
                 replies.push(reply);
             }
-            Some(Err(e)) if !e.is_transient() => {
-                eprintln!(
-                    "phsync: fetching {}: {e}",
-                    o.identity().object_guid.as_deref().unwrap_or("?")
-                );
+            Some((_, Ok(_))) => {
+                eprintln!("phsync: fetching {named}: the reply does not hold the object");
                 out.write(&o);
             }
-            Some(Err(e)) => {
+            Some((_, Err(e))) if !e.is_transient() => {
+                eprintln!("phsync: fetching {named}: {e}");
                 out.write(&o);
-                return (store, resolved, Some(Stop::Dc(e)));
+            }
+            Some((_, Err(e))) => {
+                // The connection is gone: this object and the rest keep their failure; the
+                // ones fetched already are still synced below.
+                out.write(&o);
+                for o in held.by_ref() {
+                    out.write(&o);
+                }
+                stop = Some(Stop::Dc(e));
             }
             None => out.write(&o),
         }
@@ -441,7 +463,7 @@ fn follow_up<W: Write>(
     match report {
         Ok(r) => {
             resolved.fetched = r.summary;
-            (store, resolved, None)
+            (store, resolved, stop)
         }
         Err(e) => (store, resolved, Some(Stop::Store(e))),
     }
