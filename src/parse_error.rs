@@ -68,6 +68,10 @@ pub enum ParseError {
     /// The iteration count is zero.
     #[error("iterations: must be at least 1")]
     IterationsZero,
+    /// The iteration count has leading zeros (`01000`): not the canonical form, which would
+    /// re-format differently.
+    #[error("iterations: leading zero")]
+    IterationsLeadingZero,
     /// The iteration count does not fit a `u32`.
     #[error("iterations: larger than 4294967295")]
     IterationsTooLarge,

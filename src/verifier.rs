@@ -231,6 +231,9 @@ fn parse_iterations(text: &str) -> Result<Iterations, ParseError> {
     if text.is_empty() {
         return Err(ParseError::IterationsNotDecimal { position: 0 });
     }
+    if text.len() > 1 && text.starts_with('0') && text.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(ParseError::IterationsLeadingZero);
+    }
     let mut value: u64 = 0;
     for (position, c) in text.bytes().enumerate() {
         if !c.is_ascii_digit() {
@@ -292,6 +295,14 @@ mod tests {
             (
                 "v1;PPH1_MD4,181a3024085fcee2f70e,4294967296,00",
                 ParseError::IterationsTooLarge,
+            ),
+            (
+                "v1;PPH1_MD4,181a3024085fcee2f70e,01000,00",
+                ParseError::IterationsLeadingZero,
+            ),
+            (
+                "v1;PPH1_MD4,181a3024085fcee2f70e,00,00",
+                ParseError::IterationsLeadingZero,
             ),
             (
                 "v1;PPH1_MD4,181a3024085fcee2f70e,+5,00",

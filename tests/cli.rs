@@ -176,6 +176,7 @@ fn hash_reads_pwdump_hashcat_and_bare_lines_one_outcome_each() {
          WS01$:1106:aad3b435b51404eeaad3b435b51404ee:{h}:::\n\
          \n\
          # a comment\n\
+         #backup:1108:aad3b435b51404eeaad3b435b51404ee:{h}:::\n\
          carol:{h}\n\
          dave:1107:aad3b435b51404eeaad3b435b51404ee:{}zz:::\n\
          {h}\n",
@@ -196,12 +197,15 @@ fn hash_reads_pwdump_hashcat_and_bare_lines_one_outcome_each() {
             ("skipped", Some("disabled")),
             ("skipped", Some("not_a_user")),
             ("synced", None),
+            ("synced", None),
             ("failed", Some("invalid_input")),
             ("synced", None),
         ]
     );
-    let detail = l[5]["detail"].as_str().unwrap();
-    assert!(detail.contains("line 8"), "{detail}");
+    // `#` is legal in a sAMAccountName: a pwdump line starting with it is an account.
+    assert_eq!(l[4]["sam_account_name"], "#backup");
+    let detail = l[6]["detail"].as_str().unwrap();
+    assert!(detail.contains("line 9"), "{detail}");
     assert!(!detail.contains(&h[..16]), "never echo a hash: {detail}");
     for o in l.iter().filter(|o| o["outcome"] == "synced") {
         let v: CloudVerifier = o["verifier"].as_str().unwrap().parse().unwrap();
@@ -312,6 +316,47 @@ fn verify_exit_codes_and_iteration_bound() {
     let out = phsync(&["verify", &hostile], b"x\n", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(started.elapsed().as_secs() < 10, "refused at once");
+}
+
+/// Inputs are bounded: an endless stdin, reply file or key file is refused with exit 2 or a
+/// named unreadable file, not read until memory runs out.
+#[test]
+fn endless_inputs_are_refused_not_read_forever() {
+    let nt = NtHash::from_password("hunter2");
+    let v = CloudVerifier::derive(&nt, Salt::from_bytes([7; 10]), Iterations::new(5).unwrap());
+    let long = vec![b'x'; 64 * 1024];
+    let out = phsync(&["verify", &v.to_string()], &long, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("longer than"), "{}", stderr(&out));
+
+    let out = phsync(
+        &["replay", "--session-key-file", "/dev/zero", "x.bin"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/dev/zero"), "{}", stderr(&out));
+
+    let t = truth_b();
+    let key = scratch("endless").join("key");
+    std::fs::write(&key, t["session_key_hex"].as_str().unwrap()).unwrap();
+    let mut args = vec![
+        "replay".to_owned(),
+        "--session-key-file".to_owned(),
+        key.display().to_string(),
+        "/dev/zero".to_owned(),
+    ];
+    args.extend(phase_files(&t, "delta-1"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = phsync(&args, b"", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than"),
+        "{err}"
+    );
+    // The other file was still processed.
+    assert_eq!(lines(&out).len(), 3, "{err}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! (`phsync::batch::VerifierSync`): a later run skips an account whose NT hash still gives that
 //! verifier as `unchanged`. Bare hashes have no name and are always synced.
 
-use std::io::{BufRead, BufReader, BufWriter, Read};
+use std::io::{BufRead, BufWriter, Read};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,7 +13,10 @@ use clap::Args;
 use phsync::batch::{CancelToken, Runner, SourceItem, VerifierSync};
 use phsync::state::{NoStore, VerifierStore};
 
-use crate::hash_formats::{Format, invalid, parse_line};
+use zeroize::Zeroizing;
+
+use crate::hash_formats::{Format, invalid, is_comment, parse_line};
+use crate::input::LineReader;
 use crate::output::{self, JsonLines};
 use crate::{PolicyArgs, Status};
 
@@ -65,7 +68,8 @@ pub fn run(args: HashArgs) -> Status {
     let mut out = JsonLines::new(BufWriter::new(std::io::stdout().lock()), stop, true);
     let started = Instant::now();
     let mut lines = Lines {
-        reader: BufReader::new(reader),
+        reader: LineReader::new(reader),
+        line: Zeroizing::new(Vec::with_capacity(MAX_LINE + 1)),
         number: 0,
         error: None,
     };
@@ -103,8 +107,11 @@ pub fn run(args: HashArgs) -> Status {
     }
 }
 
+/// The input, line by line. Lines hold NT hashes: the read buffer and the line buffer are
+/// zeroized on drop, and the line buffer, allocated once at its limit, never reallocates.
 struct Lines<R> {
     reader: R,
+    line: Zeroizing<Vec<u8>>,
     number: u64,
     error: Option<std::io::Error>,
 }
@@ -113,10 +120,11 @@ impl<R: BufRead> Lines<R> {
     /// The next input line's item; `None` at the end (or after a read error).
     fn next_item(&mut self, format: Format) -> Option<SourceItem> {
         loop {
-            let mut line = Vec::new();
+            let line = &mut *self.line;
+            line.clear();
             let read = (&mut self.reader)
                 .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line);
+                .read_until(b'\n', line);
             match read {
                 Ok(0) => return None,
                 Ok(_) => {}
@@ -132,11 +140,11 @@ impl<R: BufRead> Lines<R> {
                 }
                 return Some(invalid(self.number, None, "longer than 64 KiB"));
             }
-            let Ok(text) = std::str::from_utf8(&line) else {
+            let Ok(text) = std::str::from_utf8(line) else {
                 return Some(invalid(self.number, None, "not UTF-8"));
             };
             let text = text.trim_end_matches(['\n', '\r']);
-            if text.trim().is_empty() || text.starts_with('#') {
+            if text.trim().is_empty() || is_comment(text, format) {
                 continue;
             }
             return Some(parse_line(self.number, text, format));

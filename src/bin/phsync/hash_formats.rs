@@ -8,8 +8,10 @@
 //! | `nt` | `nthash` (no name: synced without one) |
 //!
 //! `auto` (the default) tells them apart per line: by the number of `:`-separated fields, and a
-//! fifth field in brackets for smbpasswd. Blank lines and lines starting with `#` are not inputs
-//! and get no outcome. A malformed line is one `failed` outcome (`invalid_input`) whose detail
+//! fifth field in brackets for smbpasswd. Blank lines are not inputs and get no outcome; nor are
+//! comments, lines starting with `#` in smbpasswd files (as Samba reads them) and, with `auto`,
+//! such lines without the seven fields of a pwdump or smbpasswd line. (`#` is a legal character
+//! of a sAMAccountName, so a `#name:rid:…` pwdump line is an account, not a comment.) A malformed line is one `failed` outcome (`invalid_input`) whose detail
 //! names the line and the field — never the hash — and the run goes on.
 
 use clap::ValueEnum;
@@ -52,6 +54,16 @@ pub fn invalid(line: u64, sam: Option<&str>, what: &str) -> SourceItem {
 /// `DOMAIN\user` → `user`.
 fn account_name(field: &str) -> &str {
     field.rsplit_once('\\').map_or(field, |(_, user)| user)
+}
+
+/// Whether `line` is a comment in `format` (see the module documentation).
+pub fn is_comment(line: &str, format: Format) -> bool {
+    line.starts_with('#')
+        && match format {
+            Format::Smbpasswd => true,
+            Format::Auto => line.split(':').count() < 7,
+            Format::Pwdump | Format::Hashcat | Format::Nt => false,
+        }
 }
 
 pub fn parse_line(n: u64, line: &str, format: Format) -> SourceItem {

@@ -14,10 +14,10 @@ pub const ENV: &str = "PHSYNC_SESSION_KEY";
 pub fn load(files: &[PathBuf]) -> Result<Vec<SessionKey>, String> {
     let mut keys = Vec::new();
     for path in files {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("--session-key-file {}: {e}", path.display()))?,
-        );
+        let bytes =
+            crate::input::read_secret_file(path).map_err(|e| format!("--session-key-file {e}"))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| format!("--session-key-file {}: not UTF-8", path.display()))?;
         let key = SessionKey::from_hex(text.trim())
             .map_err(|e| format!("--session-key-file {}: {e}", path.display()))?;
         keys.push(key);

@@ -29,6 +29,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod bench;
 mod hash;
 mod hash_formats;
+mod input;
 mod keys;
 mod output;
 mod replay;

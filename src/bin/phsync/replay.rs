@@ -69,7 +69,7 @@ impl Input {
             Input::Bundled => None,
         };
         move || match file {
-            Some(file) => std::fs::read(file).map_err(|e| format!("cannot read: {e}")),
+            Some(file) => crate::input::read_file(&file, crate::input::MAX_REPLY_FILE),
             None => Ok(BUNDLED[i].to_vec()),
         }
     }

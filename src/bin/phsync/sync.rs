@@ -86,10 +86,9 @@ pub struct SyncArgs {
 
 fn password(args: &SyncArgs) -> Result<Zeroizing<String>, String> {
     if let Some(path) = &args.password_file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?,
-        );
+        let bytes = crate::input::read_secret_file(path)?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         let line = text.lines().next().unwrap_or_default();
         return Ok(Zeroizing::new(line.to_owned()));
     }

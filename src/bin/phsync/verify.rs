@@ -1,13 +1,13 @@
 //! `phsync verify VERIFIER`: the password (or, with `--nt-hash`, the NT hash in hex) on
 //! stdin, never on the command line. Exit 0 verifies, 1 does not, 2 malformed or refused.
 
-use std::io::Read;
-
 use clap::Args;
 use phsync::{CloudVerifier, Iterations, NtHash};
-use zeroize::Zeroizing;
 
 use crate::Status;
+
+/// Longest stdin accepted: a password of up to 1024 bytes and its line end.
+const MAX_INPUT: usize = 1026;
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -42,11 +42,13 @@ pub fn run(args: VerifyArgs) -> Status {
             return Status::Usage;
         }
     };
-    let mut input = Zeroizing::new(Vec::new());
-    if let Err(e) = std::io::stdin().lock().read_to_end(&mut input) {
-        say(&format!("cannot read stdin: {e}"));
-        return Status::Usage;
-    }
+    let input = match crate::input::read_secret(std::io::stdin().lock(), MAX_INPUT) {
+        Ok(input) => input,
+        Err(e) => {
+            say(&format!("stdin: {e}"));
+            return Status::Usage;
+        }
+    };
     // One line: drop the line end a shell or `echo` adds, nothing else (spaces are password).
     let mut end = input.len();
     if input[..end].ends_with(b"\n") {
