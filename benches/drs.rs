@@ -4,7 +4,8 @@
 //! `cargo bench --bench drs`
 //!
 //! The `drs_vs_samba` group times, in the same run, phsync's decoding with the decryption the
-//! pipeline does ([`Secrets::Current`]) and with every secret, against Samba's C NDR parser
+//! pipeline does (the NT hash alone, `decrypt_nt_hash`), with [`Secrets::Current`] and with
+//! every secret, against Samba's C NDR parser
 //! (`ndr_unpack_out` of `DsGetNCChanges` through python3-samba, parse only) on the same replies.
 //! Samba's side runs in a child process (`tools/bench/samba_ndr_parse.py`) that times its own
 //! loop; where python3-samba is missing that one entry is skipped, with a message.
@@ -159,6 +160,16 @@ fn versus_samba(c: &mut Criterion) {
         .sum();
     let mut g = c.benchmark_group("drs_vs_samba");
     g.throughput(Throughput::Elements(objects as u64));
+    g.bench_function("phsync_decode_decrypt_nt_hash", |b| {
+        b.iter(|| {
+            for r in &replies {
+                let reply = Reply::decode(black_box(r)).unwrap();
+                for o in reply.objects() {
+                    black_box(o.decrypt_nt_hash(keys).unwrap());
+                }
+            }
+        })
+    });
     for (name, which) in [
         ("phsync_decode_decrypt_current", Secrets::Current),
         ("phsync_decode_decrypt_hashes", Secrets::Hashes),

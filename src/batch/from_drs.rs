@@ -46,10 +46,10 @@ pub fn object_identity(object: &ReplicatedObject) -> Identity {
 /// stored state: the object stands alone, as in a full replication. Incremental replies need
 /// [`super::DrsSync`] and a state store, which merge each partial object with what is stored.
 ///
-/// Only the current hashes are decrypted ([`crate::drs::Secrets::Current`]): password hash
-/// sync needs the NT hash, not the history or the Kerberos keys. Skipping
-/// supplementalCredentials and the per-entry DES of the histories makes decryption several
-/// times cheaper, and keeps a malformed Kerberos blob from blocking an account's password sync.
+/// Only the NT hash is decrypted ([`ReplicatedObject::decrypt_nt_hash`]): password hash sync
+/// needs it, not the LM hash, the history or the Kerberos keys. Skipping the rest makes
+/// decryption several times cheaper, and keeps a malformed attribute the sync does not use (a
+/// Kerberos blob, dBCSPwd, accountExpires) from blocking an account's password sync.
 pub fn drs_item(object: &ReplicatedObject, keys: &[SessionKey]) -> SourceItem {
     merge(&mut Prepared::read(object, keys), None, &mut Vec::new())
 }

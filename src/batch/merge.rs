@@ -13,7 +13,7 @@ use super::account::{FailReason, Identity, PasswordState, SourceFailure, SourceI
 use super::from_drs::source_anchor;
 use crate::NtHash;
 use crate::ad::Guid;
-use crate::drs::{Attr, HashState, ReplicatedObject, Secrets, SessionKey};
+use crate::drs::{Attr, ReplicatedObject, SessionKey};
 use crate::state::{ObjectKind, ObjectRecord, ObjectUpdate, PasswordPresence, PasswordStamp};
 
 /// `Some(None)`: carried with no value (cleared); `Some(Some(v))`: carried with a value;
@@ -125,11 +125,8 @@ impl Prepared {
         let password = match unicode_pwd.as_ref().map(|a| a.value_count()) {
             None => Password::NotCarried,
             Some(0) => Password::NoValue,
-            Some(_) => match object.decrypt_selected(keys, Secrets::Current) {
-                Ok(account) => Password::Decrypted(match account.nt_hash_state() {
-                    HashState::Present(nt) => Some(nt.clone()),
-                    HashState::NoValue | HashState::Absent => None,
-                }),
+            Some(_) => match object.decrypt_nt_hash(keys) {
+                Ok(nt) => Password::Decrypted(nt),
                 Err(err) => Password::Failed(err.to_string()),
             },
         };

@@ -50,39 +50,8 @@ impl ReplicatedObject {
         which: Secrets,
     ) -> Result<Account, DecryptError> {
         let rid = self.rid().map(RidLayer::new);
-        let secret = |attr: Attr| -> Result<Slot<SecretBytes>, DecryptError> {
-            let Some(a) = self.attribute(attr) else {
-                return Ok(Slot::Absent);
-            };
-            let mut vals = a.values();
-            match vals.len() {
-                0 => Ok(Slot::NoValue),
-                1 => {
-                    let v = vals.next().expect("one value");
-                    decrypt_value_with(attr, rid.as_ref(), keys, v).map(Slot::Present)
-                }
-                n => Err(DecryptError::TooManyValues {
-                    attribute: attr,
-                    count: n,
-                }),
-            }
-        };
-        let hash = |attr: Attr| -> Result<Slot<[u8; 16]>, DecryptError> {
-            Ok(match secret(attr)? {
-                Slot::Absent => Slot::Absent,
-                Slot::NoValue => Slot::NoValue,
-                Slot::Present(p) => {
-                    let b: [u8; 16] =
-                        p.as_bytes()
-                            .try_into()
-                            .map_err(|_| DecryptError::BadHashLength {
-                                attribute: attr,
-                                len: p.len(),
-                            })?;
-                    Slot::Present(b)
-                }
-            })
-        };
+        let secret = |attr: Attr| self.secret(attr, rid.as_ref(), keys);
+        let hash = |attr: Attr| self.hash(attr, rid.as_ref(), keys);
         // Each 16-byte entry goes straight from the zeroizing plaintext into its zeroizing
         // hash type; no intermediate buffer keeps a copy.
         let history = |attr: Attr| -> Result<Option<SecretBytes>, DecryptError> {
@@ -172,6 +141,72 @@ impl ReplicatedObject {
             unicode_pwd_metadata: self
                 .attribute(Attr::UnicodePwd)
                 .and_then(|a| a.metadata().copied()),
+        })
+    }
+
+    /// The NT hash (unicodePwd) alone — the one secret password hash sync needs: nothing else
+    /// is decrypted or checked, so a malformed attribute PHS does not use (dBCSPwd,
+    /// accountExpires, …) cannot stand in its way. `Ok(None)` if unicodePwd is absent or has
+    /// no value.
+    ///
+    /// # Errors
+    /// As [`ReplicatedObject::decrypt_with_any`], for unicodePwd only.
+    pub fn decrypt_nt_hash(&self, keys: &[SessionKey]) -> Result<Option<NtHash>, DecryptError> {
+        let rid = self.rid().map(RidLayer::new);
+        Ok(match self.hash(Attr::UnicodePwd, rid.as_ref(), keys)? {
+            Slot::Present(mut b) => {
+                let h = NtHash::from_bytes(b);
+                b.zeroize();
+                Some(h)
+            }
+            Slot::Absent | Slot::NoValue => None,
+        })
+    }
+
+    /// A secret attribute's single value, decrypted (session-key layer, then the RID layer).
+    fn secret(
+        &self,
+        attr: Attr,
+        rid: Option<&RidLayer>,
+        keys: &[SessionKey],
+    ) -> Result<Slot<SecretBytes>, DecryptError> {
+        let Some(a) = self.attribute(attr) else {
+            return Ok(Slot::Absent);
+        };
+        let mut vals = a.values();
+        match vals.len() {
+            0 => Ok(Slot::NoValue),
+            1 => {
+                let v = vals.next().expect("one value");
+                decrypt_value_with(attr, rid, keys, v).map(Slot::Present)
+            }
+            n => Err(DecryptError::TooManyValues {
+                attribute: attr,
+                count: n,
+            }),
+        }
+    }
+
+    /// A hash attribute (unicodePwd, dBCSPwd): [`Self::secret`], exactly 16 bytes.
+    fn hash(
+        &self,
+        attr: Attr,
+        rid: Option<&RidLayer>,
+        keys: &[SessionKey],
+    ) -> Result<Slot<[u8; 16]>, DecryptError> {
+        Ok(match self.secret(attr, rid, keys)? {
+            Slot::Absent => Slot::Absent,
+            Slot::NoValue => Slot::NoValue,
+            Slot::Present(p) => {
+                let b: [u8; 16] =
+                    p.as_bytes()
+                        .try_into()
+                        .map_err(|_| DecryptError::BadHashLength {
+                            attribute: attr,
+                            len: p.len(),
+                        })?;
+                Slot::Present(b)
+            }
         })
     }
 

@@ -16,42 +16,80 @@ fn positions(hay: &[u8], needle: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-/// A single-object extended-operation reply with its userAccountControl value shortened to 3
-/// bytes: the `ATTRVAL.valLen` and the deferred array's conformance count both become 3 (the
-/// padding that follows keeps every later field in place).
-fn reply_with_3_byte_uac() -> (Reply, phsync::drs::SessionKey) {
-    let (f, key) = captures()
+/// A single-object extended-operation reply with `attr`'s value shortened by one byte: the
+/// `ATTRVAL.valLen` and the deferred array's conformance count both shrink (the padding that
+/// follows keeps every later field in place).
+/// With `password`, the first such reply whose object has an NT hash.
+fn reply_with_short(attr: Attr, password: bool) -> (Reply, phsync::drs::SessionKey) {
+    let (f, key, bytes, reply) = captures()
         .into_iter()
-        .find(|(f, _)| f.ends_with("impacket-ntlm-exop/reply-012.bin"))
-        .unwrap();
-    let bytes = fixture(&f);
-    let reply = Reply::decode(&bytes).unwrap();
-    let uac = reply.objects()[0]
-        .attribute(Attr::UserAccountControl)
+        .filter(|(f, _)| {
+            f.ends_with("impacket-ntlm-exop/reply-012.bin")
+                || (password && f.contains("impacket-ntlm-exop/"))
+        })
+        .map(|(f, key)| {
+            let bytes = fixture(&f);
+            let reply = Reply::decode(&bytes).unwrap();
+            (f, key, bytes, reply)
+        })
+        .find(|(_, key, _, r)| {
+            let o = &r.objects()[0];
+            o.attribute(attr).is_some()
+                && (!password
+                    || o.decrypt_nt_hash(std::slice::from_ref(key))
+                        .is_ok_and(|h| h.is_some()))
+        })
+        .expect("an extended-operation reply with the attribute");
+    let value = reply.objects()[0]
+        .attribute(attr)
         .unwrap()
         .values()
         .next()
         .unwrap()
         .to_vec();
-    assert_eq!(uac.len(), 4);
-    let four = 4u32.to_le_bytes();
-    let arrays = positions(&bytes, &[&four[..], &uac].concat());
-    let lens = positions(&bytes, &four);
+    let n = value.len() as u32;
+    let count = n.to_le_bytes();
+    let arrays = positions(&bytes, &[&count[..], &value].concat());
+    let lens = positions(&bytes, &count);
     for &m in &arrays {
         for &l in lens.iter().filter(|&&l| l < m) {
             let mut b = bytes.clone();
-            b[m..m + 4].copy_from_slice(&3u32.to_le_bytes());
-            b[l..l + 4].copy_from_slice(&3u32.to_le_bytes());
+            b[m..m + 4].copy_from_slice(&(n - 1).to_le_bytes());
+            b[l..l + 4].copy_from_slice(&(n - 1).to_le_bytes());
             let Ok(r) = Reply::decode(&b) else { continue };
             let len = r.objects()[0]
-                .attribute(Attr::UserAccountControl)
+                .attribute(attr)
                 .and_then(|a| a.values().next().map(<[u8]>::len));
-            if len == Some(3) {
+            if len == Some(n as usize - 1) {
                 return (r, key);
             }
         }
     }
-    panic!("could not place a 3-byte userAccountControl in {f}");
+    panic!("could not shorten {attr:?} in {f}");
+}
+
+fn reply_with_3_byte_uac() -> (Reply, phsync::drs::SessionKey) {
+    reply_with_short(Attr::UserAccountControl, false)
+}
+
+/// Password hash sync needs unicodePwd and the flags it decides on, nothing else: a malformed
+/// accountExpires (7 bytes instead of 8) fails a full decryption but not the sync, which gives
+/// the account's verifier.
+#[test]
+fn a_malformed_attribute_the_sync_does_not_use_does_not_block_it() {
+    let (reply, key) = reply_with_short(Attr::AccountExpires, true);
+    let object = &reply.objects()[0];
+    let keys = std::slice::from_ref(&key);
+    let err = object.decrypt_selected(keys, Secrets::Current).unwrap_err();
+    assert!(err.is_invalid_attribute(), "{err}");
+    let want = object.decrypt_nt_hash(keys).unwrap().expect("a password");
+    let item = phsync::batch::drs_item(object, keys);
+    assert!(item.is_ok(), "{item:?}");
+    let mut outcome = Vec::new();
+    phsync::batch::Runner::new(phsync::batch::SyncPolicy::default())
+        .run(std::iter::once(item), |o| outcome.push(o));
+    let v = outcome[0].verifier().expect("synced");
+    assert!(v.verify_nt_hash(&want), "{outcome:?}");
 }
 
 #[test]
