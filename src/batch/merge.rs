@@ -283,7 +283,10 @@ pub(crate) fn merge(
     if sid.is_some() {
         record.sid = sid;
     }
-    if stamp.is_some() {
+    // A carried password brings its own stamp, or none (a reply without metadata): the
+    // stored one described the previous password, and kept it would make a new hash look
+    // `unchanged`.
+    if stamp.is_some() || matches!(password, Password::Decrypted(_) | Password::NoValue) {
         record.password_stamp = stamp;
     }
     // Every name the object carried is in the record now; the others are the stored ones.
@@ -344,6 +347,44 @@ mod tests {
         ));
         assert!(dn_is_tombstone("CN=a\nDEL:660af2c3,CN=Deleted Objects"));
         assert!(!dn_is_tombstone("CN=Adele,CN=Users,DC=x"));
+    }
+
+    /// A password change whose reply has no metadata vector (`pMetaDataExt` NULL, which the
+    /// decoder accepts) must not keep the stamp stored for the previous password.
+    #[test]
+    fn a_password_without_metadata_drops_the_stored_stamp() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samba-b/");
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(format!("{dir}truth.json")).unwrap()).unwrap();
+        let key = SessionKey::from_hex(truth["session_key_hex"].as_str().unwrap()).unwrap();
+        let keys = std::slice::from_ref(&key);
+        // delta-1: password changes, with their metadata.
+        let bytes = std::fs::read(format!("{dir}bin/reply-006.bin")).unwrap();
+        let reply = crate::drs::Reply::decode(&bytes).unwrap();
+        let object = reply
+            .objects()
+            .iter()
+            .find(|o| o.decrypt_nt_hash(keys).is_ok_and(|h| h.is_some()))
+            .expect("a password change");
+        let old = PasswordStamp {
+            version: 1,
+            changed_unix: 1_000_000_000,
+        };
+        for drop_metadata in [false, true] {
+            let mut prepared = Prepared::read(object, keys);
+            assert!(prepared.stamp.is_some());
+            if drop_metadata {
+                prepared.stamp = None;
+            }
+            let want = prepared.stamp;
+            let mut stored = ObjectRecord::new(ObjectKind::User);
+            stored.password_stamp = Some(old);
+            let mut records = Vec::new();
+            let account = merge(&mut prepared, Some(stored), &mut records).unwrap();
+            assert_eq!(account.password_stamp, want);
+            assert_eq!(records[0].record.password_stamp, want);
+            assert_ne!(want, Some(old));
+        }
     }
 
     #[test]

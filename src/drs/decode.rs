@@ -288,13 +288,22 @@ impl Decoder<'_> {
             heads.push((ndx, len, p));
         }
         let mut entries = Vec::with_capacity(heads.len());
+        let mut seen = std::collections::HashSet::with_capacity(heads.len());
         for (ndx, len, p) in heads {
             if p == 0 {
+                if len != 0 {
+                    return Err(self.r.err(DecodeErrorKind::NullWithLength { len }));
+                }
                 continue;
             }
             self.r.max_count(len, 1)?;
             let bytes = self.r.take(len as usize)?;
             if bytes.is_empty() {
+                return Err(self.r.err(DecodeErrorKind::BadPrefix { ndx }));
+            }
+            // The schemaInfo entry (first byte 0xFF, MS-DRSR §5.16.4) is not a prefix and may
+            // share an index with one.
+            if bytes[0] != 0xff && !seen.insert(ndx) {
                 return Err(self.r.err(DecodeErrorKind::BadPrefix { ndx }));
             }
             entries.push((ndx, bytes.to_vec()));
@@ -487,6 +496,9 @@ impl Decoder<'_> {
                 for v in &mut values[start..] {
                     let (len, pv) = *v;
                     if pv == 0 {
+                        if len != 0 {
+                            return Err(self.r.err(DecodeErrorKind::NullWithLength { len }));
+                        }
                         *v = (0, 0);
                         continue;
                     }
@@ -610,8 +622,9 @@ fn dsname_fields(
     let dn = if name_len == 0 {
         None
     } else {
-        let n = name_len as usize * 2;
-        Some(utf16_strict(&name[..n]).ok_or(DecodeErrorKind::BadString)?)
+        let n = (name_len as usize).saturating_mul(2);
+        let name = name.get(..n).ok_or(DecodeErrorKind::BadDsname)?;
+        Some(utf16_strict(name).ok_or(DecodeErrorKind::BadString)?)
     };
     Ok(DsName {
         guid: (!guid.is_nil()).then_some(guid),
@@ -633,10 +646,12 @@ pub fn parse_dsname_value(v: &[u8]) -> Result<DsName, DecodeErrorKind> {
     let mut g = [0u8; 16];
     g.copy_from_slice(&v[8..24]);
     let name_len = u(52);
-    let need = 56 + (name_len as usize).saturating_add(1).saturating_mul(2);
+    // In u64: `NameLen` is the wire's, and `2 × NameLen` overflows a 32-bit usize.
+    let name_bytes = u64::from(name_len) * 2;
+    let need = 56 + name_bytes + 2;
     if struct_len > v.len()
-        || need > struct_len.max(v.len())
-        || name_len as usize * 2 + 56 > v.len()
+        || need > struct_len.max(v.len()) as u64
+        || 56 + name_bytes > v.len() as u64
     {
         return Err(DecodeErrorKind::BadDsname);
     }
@@ -645,6 +660,7 @@ pub fn parse_dsname_value(v: &[u8]) -> Result<DsName, DecodeErrorKind> {
         sid_len,
         &v[24..52],
         name_len,
-        &v[56..56 + name_len as usize * 2],
+        // In bounds: `56 + name_bytes ≤ v.len()` was just checked.
+        &v[56..56 + name_bytes as usize],
     )
 }

@@ -152,7 +152,8 @@ pub enum DecodeErrorKind {
         /// The ATTRTYP.
         attrtyp: u32,
     },
-    /// A prefix-table entry whose bytes are not a valid OID prefix.
+    /// A prefix-table entry whose bytes are not a valid OID prefix, or whose `ndx` repeats an
+    /// earlier entry's (which of the two maps its ATTRTYPs would be a guess).
     BadPrefix {
         /// The entry's `ndx`.
         ndx: u32,
@@ -163,6 +164,12 @@ pub enum DecodeErrorKind {
         walk_end: usize,
         /// Where the return value sits (input length − 4).
         return_value_at: usize,
+    },
+    /// A NULL pointer with a non-zero length beside it (a prefix-table entry's `elements`, an
+    /// `ATTRVAL`'s `pVal`): the data the length announces is not there.
+    NullWithLength {
+        /// The length on the wire.
+        len: u32,
     },
     /// The input is larger than 4 GiB (value offsets are kept as `u32`).
     InputTooLarge {
@@ -234,7 +241,13 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "ATTRTYP {attrtyp:#010x} is in the reserved range")
             }
             DecodeErrorKind::BadPrefix { ndx } => {
-                write!(f, "prefix table entry {ndx} is not a valid OID prefix")
+                write!(
+                    f,
+                    "prefix table entry {ndx} is not a valid OID prefix or repeats an earlier ndx"
+                )
+            }
+            DecodeErrorKind::NullWithLength { len } => {
+                write!(f, "NULL pointer beside a length of {len}")
             }
             DecodeErrorKind::TrailingBytes {
                 walk_end,

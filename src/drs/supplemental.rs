@@ -479,8 +479,9 @@ fn kerberos(v: &[u8], revision: u16) -> KerbResult<KerberosCredentials> {
     if keys_at + total * key_size > v.len() {
         return Err((keys_at, "key data past the end"));
     }
-    let salt_bytes = v
-        .get(salt_off as usize..salt_off as usize + salt_len as usize)
+    let salt_bytes = (salt_off as usize)
+        .checked_add(salt_len as usize)
+        .and_then(|end| v.get(salt_off as usize..end))
         .ok_or((16, "salt past the end"))?;
     let default_salt = utf16(salt_bytes).ok_or((salt_off as usize, "salt is not UTF-16"))?;
     let mut lists: [Vec<KerberosKey>; 4] = Default::default();

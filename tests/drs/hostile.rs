@@ -361,3 +361,51 @@ fn huge_prefix_tables_build_and_resolve_in_linear_time() {
     assert_eq!(table.entries().len(), n as usize);
     assert!(took.as_secs_f64() < 2.0, "took {took:?}");
 }
+
+/// Malformed input that used to be read as something else is refused at its offset: a NULL
+/// `pVal` beside a non-zero `valLen` (it was an empty value), a NULL prefix-table entry beside
+/// a non-zero length (it was skipped), and a prefix-table `ndx` given twice (the first won).
+#[test]
+fn null_data_beside_a_length_and_repeated_prefix_indices_are_refused() {
+    use phsync::drs::DecodeErrorKind;
+    let (bytes, _) = small();
+    let u = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    let is_ref = |v: u32| v & 0xffff_0000 == 0x0002_0000;
+    // Every (length, referent) pair: null the referent.
+    let mut null_len = 0;
+    for i in (0..bytes.len() - 7).step_by(4) {
+        let len = u(&bytes, i);
+        if len == 0 || len > 4096 || !is_ref(u(&bytes, i + 4)) {
+            continue;
+        }
+        let mut b = bytes.clone();
+        b[i + 4..i + 8].copy_from_slice(&0u32.to_le_bytes());
+        match Reply::decode(&b) {
+            Err(e) if e.kind == DecodeErrorKind::NullWithLength { len } => {
+                assert!(e.offset < b.len());
+                null_len += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        null_len >= 10,
+        "only {null_len} NULL-beside-length refusals"
+    );
+
+    // The prefix table's first entries, ndx 0 and 1: make the second say 0 too.
+    let at = (0..bytes.len() - 24)
+        .step_by(4)
+        .find(|&i| {
+            u(&bytes, i) == 0
+                && u(&bytes, i + 12) == 1
+                && is_ref(u(&bytes, i + 8))
+                && is_ref(u(&bytes, i + 20))
+        })
+        .expect("prefix entries 0 and 1");
+    assert!(Reply::decode(&bytes).is_ok());
+    let mut b = bytes.clone();
+    b[at + 12..at + 16].copy_from_slice(&0u32.to_le_bytes());
+    let e = Reply::decode(&b).unwrap_err();
+    assert_eq!(e.kind, DecodeErrorKind::BadPrefix { ndx: 0 }, "{e}");
+}
