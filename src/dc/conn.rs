@@ -7,6 +7,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use super::auth::{AUTHN_LEVEL_PKT_PRIVACY, SecurityContext};
 use super::error::{DcError, PduProblem};
 use super::pdu::{
@@ -153,9 +155,17 @@ impl<S: Read + Write> Connection<S> {
                 Fragment::parse(&reply)?;
                 Ok(reply)
             })
-            .map_err(|cause| DcError::NotRpc {
-                port: conn.peer.clone(),
-                cause: Box::new(cause),
+            .map_err(|cause| {
+                // A dropped or silent connection is the network's (and retried); an answer that
+                // is not a DCE/RPC fragment is the port's.
+                if cause.is_transient() {
+                    cause
+                } else {
+                    DcError::NotRpc {
+                        port: conn.peer.clone(),
+                        cause: Box::new(cause),
+                    }
+                }
             })?;
         let frag = Fragment::parse(&reply)?;
         let ack = match frag.header.ptype {
@@ -269,11 +279,14 @@ impl<S: Read + Write> Connection<S> {
         self.receive(call_id)
     }
 
+    /// The response stub of call `call_id`, reassembled. Response stubs carry the replicated
+    /// secrets (still under the session key): every fragment buffer, and the stub buffer each
+    /// time it grows, is wiped before it is freed, and on an error the part read so far too.
     fn receive(&mut self, call_id: u32) -> Result<Vec<u8>, DcError> {
-        let mut out = Vec::new();
+        let mut out = Zeroizing::new(Vec::new());
         let mut first = true;
         loop {
-            let mut b = self.read_fragment("reading a response")?;
+            let mut b = Zeroizing::new(self.read_fragment("reading a response")?);
             let header = pdu::Header::parse(&b)?;
             if header.call_id != call_id {
                 return Err(DcError::Pdu {
@@ -307,9 +320,9 @@ impl<S: Read + Write> Connection<S> {
                     limit: self.reply_limit,
                 });
             }
-            out.extend_from_slice(stub);
+            append_wiping(&mut out, stub);
             if header.flags & PFC_LAST_FRAG != 0 {
-                return Ok(out);
+                return Ok(std::mem::take(&mut *out));
             }
         }
     }
@@ -393,6 +406,18 @@ impl<S: Read + Write> Connection<S> {
             }
         })
     }
+}
+
+/// `out ‖ data`, growing `out` by hand so that the buffer it leaves is wiped (`Vec`'s own
+/// growth frees the old buffer as it is).
+fn append_wiping(out: &mut Vec<u8>, data: &[u8]) {
+    if out.capacity() - out.len() < data.len() {
+        let mut grown = Vec::with_capacity((out.len() + data.len()).max(2 * out.capacity()));
+        grown.extend_from_slice(out);
+        out.zeroize();
+        *out = grown;
+    }
+    out.extend_from_slice(data);
 }
 
 fn io_error(what: &'static str, source: std::io::Error) -> DcError {
@@ -606,5 +631,12 @@ mod tests {
             connect(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec()),
             Err(DcError::NotRpc { .. })
         ));
+        // the server hangs up during the bind (a reset on reconnect): transient, retried —
+        // not "not an RPC server"
+        let e = connect(bind_ack(1024)[..10].to_vec()).unwrap_err();
+        assert!(matches!(e, DcError::Closed { .. }), "{e}");
+        assert!(e.is_transient());
+        let e = connect(Vec::new()).unwrap_err();
+        assert!(e.is_transient(), "{e}");
     }
 }

@@ -108,7 +108,8 @@ impl Session {
     /// One `IDL_DRSGetNCChanges` call with an encoded `[in]` stub; the decoded reply.
     pub fn get_nc_changes(&mut self, request_stub: &[u8]) -> Result<Reply, DcError> {
         let reply = self.conn.call(OPNUM_GET_NC_CHANGES, request_stub)?;
-        Reply::decode(&reply).map_err(|e| call_error("IDL_DRSGetNCChanges", e))
+        // Owned: the reply keeps the bytes and wipes them when dropped (no second copy).
+        Reply::decode_owned(reply).map_err(|e| call_error("IDL_DRSGetNCChanges", e))
     }
 
     /// `IDL_DRSUnbind`, then the connection closes.
