@@ -321,6 +321,8 @@ fn cycle<W: Write>(
         for o in &held {
             out.write(o);
         }
+        // Unbinding is a courtesy to the DC; the run ends either way.
+        let _ = session.close();
         return (store, report, None);
     }
     if !held.is_empty() {
