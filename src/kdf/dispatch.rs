@@ -8,9 +8,10 @@ use super::{Backend, KEY_LEN, OUT_LEN, SALT_LEN};
 #[cfg(target_arch = "x86_64")]
 use super::{x86_avx2, x86_avx512, x86_avx512x2, x86_shani};
 
-/// Bytes of stack wiped after each call into a kernel (the deepest kernel frame, SHA-NI ×4
-/// or AVX2 ×8 with spills, is well under 4 KiB).
-const STACK_WIPE: usize = 8 * 1024;
+/// Bytes of stack wiped after each call into a kernel: the deepest kernel frame, AVX-512 ×32
+/// with its spilled state and message vectors, is about 16 KiB (×16 about 10 KiB, AVX2 ×8
+/// about 7 KiB: `objdump` of the release build), and the wipe starts at `run`'s caller.
+const STACK_WIPE: usize = 32 * 1024;
 
 /// Dispatch. The caller checked the lengths; `backend` was checked available, but every
 /// SIMD arm re-derives its proof token anyway (cheap: a cached atomic load), so a wrong
@@ -30,6 +31,7 @@ pub(super) fn run(
         for ((key, salt), out) in keys.iter().zip(salts).zip(out.iter_mut()) {
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(key, salt, iterations, out);
         }
+        zeroize::zeroize_stack::<STACK_WIPE>();
         return;
     }
     dispatch(backend, keys, salts, iterations, out);
@@ -64,7 +66,7 @@ fn dispatch(
                 let done = x86_avx512x2::derive_many(k, keys, salts, iterations, out);
                 // The tail (< 32): a sixteen-lane group, then `avx512-x16`'s own tail.
                 dispatch(
-                    Backend::Avx512X16,
+                    tail_backend(backend).unwrap_or(Backend::Avx512X16),
                     &keys[done..],
                     &salts[done..],
                     iterations,
@@ -77,15 +79,8 @@ fn dispatch(
         Backend::Avx512X16 => match x86_avx512::Avx512::detect() {
             Some(k) => {
                 let done = k.derive_many(keys, salts, iterations, out);
-                // The tail (< 16): SHA-NI ×2 where the CPU has it (Intel Xeon since Ice Lake,
-                // Zen 4/5; every AVX-512 CPU has AVX, so the assembly loop), else AVX2 ×8 and
-                // portable.
-                let tail = [Backend::ShaNiX2Asm, Backend::ShaNiX2]
-                    .into_iter()
-                    .find(|b| b.is_available())
-                    .unwrap_or(Backend::Avx2X8);
                 dispatch(
-                    tail,
+                    tail_backend(backend).unwrap_or(Backend::Avx2X8),
                     &keys[done..],
                     &salts[done..],
                     iterations,
@@ -110,6 +105,24 @@ fn dispatch(
             }
         }
         _ => run_portable(keys, salts, iterations, out),
+    }
+}
+
+/// The backend of another family that runs what `backend`'s kernels leave over (fewer inputs
+/// than its lanes), if there is one: AVX-512 ×32 → ×16; AVX-512 ×16 → SHA-NI ×2 where the CPU
+/// has it (Intel Xeon since Ice Lake, Zen 4/5; every AVX-512 CPU has AVX, so the assembly
+/// loop), else AVX2 ×8 (and its portable tail). A backend's self-test covers its tail's
+/// (`Backend::passes_self_test`), so a tail kernel that fails its own is never used this way.
+pub(super) fn tail_backend(backend: Backend) -> Option<Backend> {
+    match backend {
+        Backend::Avx512X32 => Some(Backend::Avx512X16),
+        Backend::Avx512X16 => Some(
+            [Backend::ShaNiX2Asm, Backend::ShaNiX2]
+                .into_iter()
+                .find(|b| b.is_available())
+                .unwrap_or(Backend::Avx2X8),
+        ),
+        _ => None,
     }
 }
 

@@ -130,6 +130,13 @@ fn compress<V: Lanes<N>, const N: usize>(t: V::Token, init: &[V; 8], w: &mut [V;
     core::array::from_fn(|j| out[j].add(init[j]))
 }
 
+/// Compressions in [`derive_with`]'s loop: U1's outer hash, then inner and outer of U2.. —
+/// `2 × iterations − 1`, in u64 (in u32 it wraps above 2³¹ iterations, which `Iterations`
+/// allows, and the kernel would silently compute a few iterations instead).
+fn hot_loop_steps(iterations: u32) -> u64 {
+    2 * u64::from(iterations) - 1
+}
+
 /// `digest || DIGEST_PAD` as a transposed message.
 #[inline(always)]
 fn digest_message<V: Lanes<N>, const N: usize>(t: V::Token, d: &[V; 8]) -> [V; 16] {
@@ -189,7 +196,7 @@ pub(super) fn derive<V: Lanes<N>, const N: usize>(
     // so the loop stays in the instruction and micro-op caches (a 32-lane body is ~50 KB
     // unrolled twice). The step parity is public, not secret.
     let mut acc = [V::splat(t, 0); 8];
-    for step in 0..2 * iterations - 1 {
+    for step in 0..hot_loop_steps(iterations) {
         let outer = step % 2 == 0;
         let init = if outer { &ostate } else { &istate };
         let mut w = digest_message::<V, N>(t, &inner);
@@ -338,6 +345,14 @@ pub(super) mod tests {
     #[test]
     fn generic_kernel_16_lanes_matches_pbkdf2() {
         soft_matches_pbkdf2::<16>();
+    }
+
+    #[test]
+    fn the_loop_count_does_not_wrap() {
+        assert_eq!(hot_loop_steps(1), 1);
+        assert_eq!(hot_loop_steps(1000), 1999);
+        assert_eq!(hot_loop_steps(1 << 31), (1 << 32) - 1);
+        assert_eq!(hot_loop_steps(u32::MAX), (1 << 33) - 3);
     }
 
     #[test]

@@ -18,7 +18,9 @@ use zeroize::Zeroize;
 use super::lanes::{self, Lanes};
 use super::{KEY_LEN, OUT_LEN, SALT_LEN};
 
-cpufeatures::new!(avx2_cpuid, "avx2");
+// `avx2` implies `avx` to the compiler, so both are checked (a VM may show one without the
+// other).
+cpufeatures::new!(avx2_cpuid, "avx2", "avx");
 
 /// Lanes per kernel call.
 const LANES: usize = 8;

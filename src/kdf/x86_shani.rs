@@ -30,7 +30,15 @@ use super::x86_shani_asm::{self, AsmConsts, LaneMem, LoopMem};
 use super::{KEY_LEN, OUT_LEN, SALT_LEN};
 
 cpufeatures::new!(shani_cpuid, "sha", "sse2", "ssse3", "sse4.1");
-cpufeatures::new!(shani_avx_cpuid, "sha", "sse2", "ssse3", "sse4.1", "avx");
+cpufeatures::new!(
+    shani_avx_cpuid,
+    "sha",
+    "sse2",
+    "ssse3",
+    "sse4.1",
+    "sse4.2",
+    "avx"
+);
 
 /// Proof that the running CPU supports SHA-NI, SSE2, SSSE3 and SSE4.1: only [`ShaNi::detect`]
 /// constructs it, after `cpufeatures` has confirmed all four.
