@@ -1,6 +1,8 @@
 //! Change detection for NT-hash input (`VerifierSync` over a `VerifierStore`): an account is
 //! skipped as `unchanged` exactly when its NT hash still gives the verifier last delivered.
-//! Stored verifiers are made here with the `pbkdf2` crate, independently of phsync's kernels.
+//! The check itself is compared with verifiers made with the `pbkdf2` crate, independently of
+//! phsync's kernels (`the_check_agrees_with_the_pbkdf2_crate`); the other tests store what a
+//! first run delivered and check what a second run makes of it.
 //! (The same on Samba's real export of a DC's hashes: `tests/cli.rs`, `hash_state_*`.)
 
 use std::collections::BTreeMap;

@@ -146,8 +146,20 @@ fn seeded_byte_overwrites_never_panic() {
 fn inflated_counts_and_offsets_are_refused() {
     let (bytes, key) = small();
     let len = bytes.len() as u32;
+    // Positions where a huge value was refused, and where it decoded: the counts, lengths and
+    // pointers are refused; only data (attribute values, GUIDs, USNs) may decode.
+    let (mut refused, mut decoded) = (0, 0);
     for at in (0..bytes.len() - 3).step_by(4) {
         let orig = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let mut huge = bytes.clone();
+        huge[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        match Reply::decode(&huge) {
+            Err(e) => {
+                check_decode_error(&e, huge.len());
+                refused += 1;
+            }
+            Ok(_) => decoded += 1,
+        }
         for v in [
             0x7fff_ffff,
             0xffff_ffff,
@@ -167,7 +179,18 @@ fn inflated_counts_and_offsets_are_refused() {
             }
         }
     }
+    eprintln!("0x7fffffff: refused at {refused} positions, decoded at {decoded}");
+    assert!(
+        refused >= MIN_REFUSED,
+        "refused at only {refused} of {} positions",
+        refused + decoded
+    );
 }
+
+/// Of the small exop reply's 1,370 4-byte positions, how many hold a count, length or pointer
+/// that 0x7fffffff is refused at (measured 2026-12-07: 214; a decoder that stopped checking
+/// any of them would fall below).
+const MIN_REFUSED: usize = 214;
 
 /// NDR20 pointers are referent ids: every non-zero referent-looking u32 (`0x0002xxxx`, as
 /// Samba and impacket number them) set to one shared id (a "cycle": every pointer names the
@@ -233,14 +256,18 @@ fn endless_object_chain_is_refused_without_recursion() {
         chain.extend_from_slice(&[0u8; 28]);
     }
     b.extend_from_slice(&chain);
-    if let Err(e) = exercise(&b, &key) {
-        check_decode_error(&e, b.len());
-    }
+    let e = exercise(&b, &key).unwrap_err();
+    check_decode_error(&e, b.len());
+    assert!(
+        matches!(e.kind, phsync::drs::DecodeErrorKind::TrailingBytes { .. }),
+        "{e}"
+    );
     // A chain of nothing but list entries, with a plausible header in front (the first 0x80
     // bytes of the real reply), declared object count inflated to match.
     let mut c = bytes[..0x80.min(bytes.len())].to_vec();
     c.extend_from_slice(&chain);
-    let _ = Reply::decode(&c);
+    let e = Reply::decode(&c).unwrap_err();
+    check_decode_error(&e, c.len());
     assert!(declared > 0);
 }
 

@@ -151,8 +151,25 @@ fn hostile_samba_attribute_values_are_typed_errors() {
         "0123456789abcdef0123456789abcd\u{e9}".into(),
         long.clone().into_bytes(),
     ];
+    // Everything but the "no password" placeholders is refused, naming the attribute and not
+    // echoing the value.
+    for (i, v) in values.iter().enumerate() {
+        let placeholder = v.get(..11).is_some_and(|p| p == b"NO PASSWORD")
+            || (!v.is_empty() && v.iter().all(|&b| b == b'x' || b == b'X'));
+        match parse_nt_password(v) {
+            Ok(_) => assert!(placeholder, "value {i} accepted"),
+            Err(e) => {
+                assert!(!placeholder, "value {i} refused: {e:?}");
+                let msg = format!("{e:?}");
+                assert!(msg.contains("sambaNTPassword"), "{msg}");
+                if v.len() >= 16 {
+                    let text = String::from_utf8_lossy(&v[..16]);
+                    assert!(!msg.contains(&*text), "value {i} echoed: {msg}");
+                }
+            }
+        }
+    }
     for v in &values {
-        let _ = parse_nt_password(v);
         let text = String::from_utf8_lossy(v);
         let _ = acct_flags_to_uac(&text);
         let _ = generalized_time(&text);
