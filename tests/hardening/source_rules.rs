@@ -130,3 +130,44 @@ fn the_library_never_prints() {
     let bad = offenders(&["print!", "println!", "eprint!", "eprintln!", "dbg!"], &[]);
     assert!(bad.is_empty(), "the library prints:\n{}", bad.join("\n"));
 }
+
+/// Secret types compare in constant time: every hand-written `PartialEq` in the files that
+/// hold secrets goes through `subtle` (`ct_eq`), never a short-circuiting `==` of the secret
+/// bytes alone (the bit-flip tests in `secret_hygiene.rs` cannot tell the two apart).
+#[test]
+fn secret_partial_eq_impls_use_constant_time_equality() {
+    let secret_files = [
+        "src/nt.rs",
+        "src/verifier.rs",
+        "src/drs/crypto.rs",
+        "src/drs/supplemental.rs",
+        "src/drs/account.rs",
+        "src/ldap/entry.rs",
+    ];
+    let all = library_lines();
+    let mut impls = 0;
+    let mut bad = Vec::new();
+    for (i, (f, n, l)) in all.iter().enumerate() {
+        if !secret_files.contains(&f.as_str()) || !l.starts_with("impl PartialEq for ") {
+            continue;
+        }
+        impls += 1;
+        // The impl's body: up to its closing brace at column 0.
+        let uses_ct = all[i + 1..]
+            .iter()
+            .take_while(|(g, _, l)| g == f && !l.starts_with('}'))
+            .any(|(_, _, l)| l.contains("ct_eq") || l.contains("ct_option"));
+        if !uses_ct {
+            bad.push(format!("{f}:{n}: {}", l.trim()));
+        }
+    }
+    assert!(
+        impls >= 7,
+        "found only {impls} PartialEq impls: the rule reads nothing"
+    );
+    assert!(
+        bad.is_empty(),
+        "PartialEq of a secret type without ct_eq:\n{}",
+        bad.join("\n")
+    );
+}

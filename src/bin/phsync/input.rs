@@ -142,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_come_through_the_zeroizing_buffer_in_order() {
+    fn lines_come_through_whole_and_in_order() {
         let text: Vec<u8> = (0..20_000)
             .flat_map(|i| format!("line {i}\n").into_bytes())
             .collect();
