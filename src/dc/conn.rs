@@ -156,9 +156,11 @@ impl<S: Read + Write> Connection<S> {
                 Ok(reply)
             })
             .map_err(|cause| {
-                // A dropped or silent connection is the network's (and retried); an answer that
-                // is not a DCE/RPC fragment is the port's.
-                if cause.is_transient() {
+                // A connection reset or closed during the bind is the network's (and retried,
+                // e.g. a DC restarting between two cycles); a port that answers something
+                // that is not a DCE/RPC fragment, or stays silent after a bind (a KDC waits
+                // for the rest of what it takes for a length prefix), is the port's.
+                if matches!(cause, DcError::Closed { .. } | DcError::Io { .. }) {
                     cause
                 } else {
                     DcError::NotRpc {
