@@ -61,15 +61,7 @@ impl ReplicatedObject {
             })
         };
 
-        let nt_hash = match hash(Attr::UnicodePwd)? {
-            Slot::Absent => Slot::Absent,
-            Slot::NoValue => Slot::NoValue,
-            Slot::Present(mut b) => {
-                let h = NtHash::from_bytes(b);
-                b.zeroize();
-                Slot::Present(h)
-            }
-        };
+        let nt_hash = self.nt_hash(rid.as_ref(), keys)?;
         let with_history = which != Secrets::Current;
         let nt_history = with_history
             .then(|| history(Attr::NtPwdHistory))
@@ -153,13 +145,26 @@ impl ReplicatedObject {
     /// As [`ReplicatedObject::decrypt_with_any`], for unicodePwd only.
     pub fn decrypt_nt_hash(&self, keys: &[SessionKey]) -> Result<Option<NtHash>, DecryptError> {
         let rid = self.rid().map(RidLayer::new);
-        Ok(match self.hash(Attr::UnicodePwd, rid.as_ref(), keys)? {
+        Ok(match self.nt_hash(rid.as_ref(), keys)? {
+            Slot::Present(h) => Some(h),
+            Slot::Absent | Slot::NoValue => None,
+        })
+    }
+
+    /// unicodePwd as an [`NtHash`]: the 16 bytes go straight into the zeroizing hash type.
+    fn nt_hash(
+        &self,
+        rid: Option<&RidLayer>,
+        keys: &[SessionKey],
+    ) -> Result<Slot<NtHash>, DecryptError> {
+        Ok(match self.hash(Attr::UnicodePwd, rid, keys)? {
+            Slot::Absent => Slot::Absent,
+            Slot::NoValue => Slot::NoValue,
             Slot::Present(mut b) => {
                 let h = NtHash::from_bytes(b);
                 b.zeroize();
-                Some(h)
+                Slot::Present(h)
             }
-            Slot::Absent | Slot::NoValue => None,
         })
     }
 
