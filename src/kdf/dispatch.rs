@@ -66,7 +66,7 @@ fn dispatch(
                 let done = x86_avx512x2::derive_many(k, keys, salts, iterations, out);
                 // The tail (< 32): a sixteen-lane group, then `avx512-x16`'s own tail.
                 dispatch(
-                    tail_backend(backend).unwrap_or(Backend::Avx512X16),
+                    Backend::Avx512X16,
                     &keys[done..],
                     &salts[done..],
                     iterations,
@@ -80,7 +80,7 @@ fn dispatch(
             Some(k) => {
                 let done = k.derive_many(keys, salts, iterations, out);
                 dispatch(
-                    tail_backend(backend).unwrap_or(Backend::Avx2X8),
+                    avx512_x16_tail(),
                     &keys[done..],
                     &salts[done..],
                     iterations,
@@ -116,14 +116,17 @@ fn dispatch(
 pub(super) fn tail_backend(backend: Backend) -> Option<Backend> {
     match backend {
         Backend::Avx512X32 => Some(Backend::Avx512X16),
-        Backend::Avx512X16 => Some(
-            [Backend::ShaNiX2Asm, Backend::ShaNiX2]
-                .into_iter()
-                .find(|b| b.is_available())
-                .unwrap_or(Backend::Avx2X8),
-        ),
+        Backend::Avx512X16 => Some(avx512_x16_tail()),
         _ => None,
     }
+}
+
+/// What runs the fewer than sixteen inputs `avx512-x16` leaves over (see [`tail_backend`]).
+fn avx512_x16_tail() -> Backend {
+    [Backend::ShaNiX2Asm, Backend::ShaNiX2]
+        .into_iter()
+        .find(|b| b.is_available())
+        .unwrap_or(Backend::Avx2X8)
 }
 
 /// Calls `f` on every full group of `N` consecutive inputs (as arrays, the kernels' shape)

@@ -83,27 +83,74 @@ pub(super) fn ternlog(imm: u8, a: u32, b: u32, c: u32) -> u32 {
     })
 }
 
+/// A state ready to compress blocks on top of it: the state, and what the first rounds
+/// compute from it alone (`docs/kdf.md` technique 1). Every compression of the hot loop starts
+/// from the ipad or the opad state, so round 0 depends on the message only through `W[0]`:
+/// with `T1 = h + K[0] + Ch(e, f, g) + Σ1(e)` fixed, its new `e` is `d + T1 + W[0]` and its
+/// new `a` is `T1 + Σ0(a) + Maj(a, b, c) + W[0]` — three additions instead of seventeen
+/// operations. Rounds 1..4 still read an initial word as `h` (`g`, `f`, `e`), so their
+/// `h + K[t]` is fixed too.
+#[derive(Clone, Copy)]
+struct Start<V> {
+    init: [V; 8],
+    /// Round 0's new `e` without `W[0]`: `d + T1`.
+    e: V,
+    /// Round 0's new `a` without `W[0]`: `T1 + Σ0(a) + Maj(a, b, c)`.
+    a: V,
+    /// `h + K[t]` of rounds 1, 2 and 3: `g + K[1]`, `f + K[2]`, `e + K[3]`.
+    hk: [V; 3],
+}
+
+impl<V> Start<V> {
+    /// Round 0 and the fixed parts of rounds 1..4 of a compression on top of `init`.
+    #[inline(always)]
+    fn new<const N: usize>(t: V::Token, init: [V; 8]) -> Self
+    where
+        V: Lanes<N>,
+    {
+        let [a, b, c, d, e, f, g, h] = init;
+        let k = |r: usize| V::splat(t, K[r]);
+        let t1 = h.add(k(0)).add(V::ch(e, f, g)).add(e.big_sigma1());
+        Start {
+            init,
+            e: d.add(t1),
+            a: t1.add(a.big_sigma0().add(V::maj(a, b, c))),
+            hk: [g.add(k(1)), f.add(k(2)), e.add(k(3))],
+        }
+    }
+}
+
 /// One compression of every lane: `init + rounds(init, w)` (FIPS 180-4 §6.2.2), the 64
 /// rounds written out (constant round index, so constant message words fold) with rotating
-/// names instead of moves.
+/// names instead of moves; round 0 and the `h + K` of rounds 1..4 come from [`Start`].
 #[inline(always)]
-fn compress<V: Lanes<N>, const N: usize>(t: V::Token, init: &[V; 8], w: &mut [V; 16]) -> [V; 8] {
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *init;
+fn compress<V: Lanes<N>, const N: usize>(t: V::Token, s: &Start<V>, w: &mut [V; 16]) -> [V; 8] {
+    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = s.init;
     macro_rules! round {
         ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr) => {{
             let r: usize = $t;
-            if r >= 16 {
-                w[r % 16] = w[(r - 2) % 16]
-                    .small_sigma1()
-                    .add(w[(r - 7) % 16])
-                    .add(w[(r - 15) % 16].small_sigma0().add(w[r % 16]));
+            if r == 0 {
+                $d = s.e.add(w[0]);
+                $h = s.a.add(w[0]);
+            } else {
+                if r >= 16 {
+                    w[r % 16] = w[(r - 2) % 16]
+                        .small_sigma1()
+                        .add(w[(r - 7) % 16])
+                        .add(w[(r - 15) % 16].small_sigma0().add(w[r % 16]));
+                }
+                let hk = if r < 4 {
+                    s.hk[r - 1]
+                } else {
+                    $h.add(V::splat(t, K[r]))
+                };
+                // Σ1(e) is added last: h + K + W + Ch does not wait for it (shorter chain).
+                let hkw = hk.add(w[r % 16]);
+                let t1 = hkw.add(V::ch($e, $f, $g)).add($e.big_sigma1());
+                let t2 = $a.big_sigma0().add(V::maj($a, $b, $c));
+                $d = $d.add(t1);
+                $h = t1.add(t2);
             }
-            // Σ1(e) is added last: h + K + W + Ch does not wait for it (shorter chain).
-            let hkw = $h.add(V::splat(t, K[r])).add(w[r % 16]);
-            let t1 = hkw.add(V::ch($e, $f, $g)).add($e.big_sigma1());
-            let t2 = $a.big_sigma0().add(V::maj($a, $b, $c));
-            $d = $d.add(t1);
-            $h = t1.add(t2);
         }};
     }
     macro_rules! round8 {
@@ -127,7 +174,7 @@ fn compress<V: Lanes<N>, const N: usize>(t: V::Token, init: &[V; 8], w: &mut [V;
     round8!(48);
     round8!(56);
     let out = [a, b, c, d, e, f, g, h];
-    core::array::from_fn(|j| out[j].add(init[j]))
+    core::array::from_fn(|j| out[j].add(s.init[j]))
 }
 
 /// Compressions in [`derive_with`]'s loop: U1's outer hash, then inner and outer of U2.. —
@@ -184,7 +231,7 @@ pub(super) fn derive<V: Lanes<N>, const N: usize>(
         }
         let init = if step == 2 { states[0] } else { iv };
         let mut w = transpose_in::<V, N>(t, &blocks);
-        states[step] = compress::<V, N>(t, &init, &mut w);
+        states[step] = compress::<V, N>(t, &Start::new(t, init), &mut w);
         w.zeroize();
     }
     blocks.zeroize();
@@ -195,12 +242,13 @@ pub(super) fn derive<V: Lanes<N>, const N: usize>(
     // one copy of the rounds (even steps outer, odd steps inner): half the code of two copies,
     // so the loop stays in the instruction and micro-op caches (a 32-lane body is ~50 KB
     // unrolled twice). The step parity is public, not secret.
+    let (istart, ostart) = (Start::new(t, istate), Start::new(t, ostate));
     let mut acc = [V::splat(t, 0); 8];
     for step in 0..hot_loop_steps(iterations) {
         let outer = step % 2 == 0;
-        let init = if outer { &ostate } else { &istate };
+        let start = if outer { &ostart } else { &istart };
         let mut w = digest_message::<V, N>(t, &inner);
-        inner = compress::<V, N>(t, init, &mut w);
+        inner = compress::<V, N>(t, start, &mut w);
         if outer {
             for (a, u) in acc.iter_mut().zip(&inner) {
                 *a = a.xor(*u);

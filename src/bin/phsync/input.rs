@@ -12,9 +12,17 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-/// Largest reply file `replay` reads: a 256 MiB `cMaxBytes` reply and its framing, as `sync`
-/// allows from a DC.
-pub const MAX_REPLY_FILE: u64 = (256 + 16) << 20;
+/// Largest `cMaxBytes` `sync` asks a DC for, in MiB (`--max-megabytes`).
+pub const MAX_REPLY_MEGABYTES: u32 = 256;
+
+/// Largest reply accepted for a request of `megabytes` MiB (`cMaxBytes`): that and 16 MiB for
+/// its framing and the object a DC may let run over.
+pub const fn reply_limit(megabytes: u32) -> usize {
+    (megabytes as usize + 16) << 20
+}
+
+/// Largest reply file `replay` reads: the largest reply `sync` accepts from a DC.
+pub const MAX_REPLY_FILE: u64 = reply_limit(MAX_REPLY_MEGABYTES) as u64;
 
 /// Largest key or password file.
 pub const MAX_SECRET_FILE: usize = 4096;

@@ -68,7 +68,7 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     max_objects: u32,
     /// Megabytes per reply (cMaxBytes).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::input::MAX_REPLY_MEGABYTES)))]
     max_megabytes: u32,
     /// Seconds before a connect, read or write gives up.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -136,7 +136,7 @@ fn config(args: &SyncArgs, password: Zeroizing<String>) -> DcConfig {
     );
     config.port = args.port;
     config.timeout = Duration::from_secs(args.timeout);
-    config.reply_limit = (args.max_megabytes as usize + 16) << 20;
+    config.reply_limit = crate::input::reply_limit(args.max_megabytes);
     config
 }
 
