@@ -27,6 +27,7 @@
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod bench;
+mod follow_up;
 mod hash;
 mod hash_formats;
 mod input;

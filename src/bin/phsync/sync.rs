@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use phsync::batch::{
-    CancelToken, DrsSync, HeldBack, Outcome, OutcomeSink, Runner, Summary, SyncReport,
-};
+use phsync::batch::{CancelToken, DrsSync, Runner, Summary, SyncReport};
 use phsync::dc::{
     CycleOptions, DcConfig, DcError, Identity, Mechanism, Position, Replication, Schema, Session,
     fetch_object,
@@ -18,6 +16,7 @@ use phsync::drs::Reply;
 use phsync::state::{MemoryStore, StateStore};
 use zeroize::Zeroizing;
 
+use crate::follow_up;
 use crate::output::{self, JsonLines};
 use crate::{PolicyArgs, Status, replay};
 
@@ -225,7 +224,8 @@ pub fn run(args: SyncArgs) -> Status {
 }
 
 /// Why a connection's cycle ended before the replication was complete.
-enum Stop {
+#[derive(Debug)]
+pub(crate) enum Stop {
     /// The DC, the network or the security context.
     Dc(DcError),
     /// The state store could not be read or written.
@@ -289,7 +289,7 @@ fn cycle<W: Write>(
     let mut replication = Replication::start(session, options.clone(), schema.clone(), position);
     let mut sync = DrsSync::new(store, vec![key.clone()]);
     let mut held = Vec::new();
-    let sink = Withholding {
+    let sink = follow_up::Withholding {
         out: &mut *out,
         held: &mut held,
     };
@@ -326,148 +326,17 @@ fn cycle<W: Write>(
         return (store, report, None);
     }
     if !held.is_empty() {
-        let (s, resolved, stop) = follow_up(&mut session, &schema, store, key, held, runner, out);
-        store = s;
-        // Those objects' outcomes were counted as failures; they are now counted again as
-        // what the fetch gave, so take the failures back.
-        report.summary.total -= resolved.total;
-        report.summary.failed -= resolved.total;
-        for (reason, n) in &resolved.reasons {
-            if let Some(c) = report.summary.reasons.get_mut(reason) {
-                *c -= n;
-            }
-        }
-        report.summary.reasons.retain(|_, n| *n > 0);
-        report.summary.absorb(&resolved.fetched);
-        if let Some(stop) = stop {
-            return (store, report, Some(stop));
-        }
-        // Only those objects held the watermark back: move it to where the cycle got.
-        if report.summary.failed == 0
-            && !report.summary.cancelled
-            && report.unreadable.is_empty()
-            && matches!(report.held_back, Some(HeldBack::FailedObjects { .. }))
-            && let Some(reached) = report.reached.clone()
-        {
-            if let Err(e) = store.commit(&[], Some(&reached)) {
-                return (store, report, Some(Stop::Store(e)));
-            }
-            report.watermark = Some(reached);
-            report.held_back = None;
+        let mut fetch = |guid| fetch_object(&mut session, &schema, guid);
+        let (s, r, stop) = follow_up::settle(&mut fetch, store, report, key, held, runner, out);
+        (store, report) = (s, r);
+        if stop.is_some() {
+            return (store, report, stop);
         }
     }
     if let Err(e) = session.close() {
         eprintln!("phsync: unbind: {e}");
     }
     (store, report, None)
-}
-
-/// Passes outcomes through to the output, except failures that fetching the object can cure
-/// (a delta named it without its password, or the store does not know it): those wait for
-/// [`follow_up`].
-struct Withholding<'a, W: Write> {
-    out: &'a mut JsonLines<W>,
-    held: &'a mut Vec<Outcome>,
-}
-
-/// Reasons [`follow_up`] can cure.
-const CURABLE: [&str; 2] = ["password_not_replicated", "unknown_object"];
-
-impl<W: Write> OutcomeSink for Withholding<'_, W> {
-    fn outcome(&mut self, outcome: Outcome) {
-        let curable = matches!(outcome, Outcome::Failed { .. })
-            && outcome.reason().is_some_and(|r| CURABLE.contains(&r))
-            && outcome.identity().object_guid.is_some();
-        if curable {
-            self.held.push(outcome);
-        } else {
-            self.out.write(&outcome);
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        OutcomeSink::flush(&mut &mut *self.out)
-    }
-}
-
-/// What [`follow_up`] changed in the counts.
-struct Resolved {
-    /// The withheld failures that a fetch replaced, by reason.
-    reasons: std::collections::BTreeMap<&'static str, u64>,
-    total: u64,
-    /// The counts of the fetched objects' outcomes.
-    fetched: Summary,
-}
-
-/// Fetches each withheld object whole (`EXOP_REPL_OBJ`) and syncs it; an object that cannot
-/// be fetched keeps its failure.
-#[allow(clippy::too_many_arguments)]
-fn follow_up<W: Write>(
-    session: &mut Session,
-    schema: &Schema,
-    store: Box<dyn StateStore>,
-    key: phsync::drs::SessionKey,
-    held: Vec<Outcome>,
-    runner: &Runner<'_>,
-    out: &mut JsonLines<W>,
-) -> (Box<dyn StateStore>, Resolved, Option<Stop>) {
-    let mut resolved = Resolved {
-        reasons: Default::default(),
-        total: 0,
-        fetched: Summary::default(),
-    };
-    let mut replies = Vec::new();
-    let mut stop = None;
-    let mut held = held.into_iter();
-    while let Some(o) = held.next() {
-        let named = o.identity().object_guid.as_deref().unwrap_or("?");
-        let guid = o
-            .identity()
-            .object_guid
-            .as_deref()
-            .and_then(|g| g.parse().ok());
-        match guid.map(|g| (g, fetch_object(session, schema, g))) {
-            Some((g, Ok(reply))) if reply.objects().iter().any(|x| x.object_guid() == Some(g)) => {
-                if let Some(r) = o.reason() {
-                    *resolved.reasons.entry(r).or_default() += 1;
-                }
-                resolved.total += 1;
-                replies.push(reply);
-            }
-            Some((_, Ok(_))) => {
-                eprintln!("phsync: fetching {named}: the reply does not hold the object");
-                out.write(&o);
-            }
-            Some((_, Err(e))) if !e.is_transient() => {
-                eprintln!("phsync: fetching {named}: {e}");
-                out.write(&o);
-            }
-            Some((_, Err(e))) => {
-                // The connection is gone: this object and the rest keep their failure; the
-                // ones fetched already are still synced below.
-                out.write(&o);
-                for o in held.by_ref() {
-                    out.write(&o);
-                }
-                stop = Some(Stop::Dc(e));
-            }
-            None => out.write(&o),
-        }
-    }
-    let mut sync = DrsSync::new(store, vec![key]);
-    let report = sync.run_to(
-        runner,
-        replies.into_iter().map(Ok::<Reply, DcError>),
-        &mut *out,
-    );
-    let store = sync.into_store();
-    match report {
-        Ok(r) => {
-            resolved.fetched = r.summary;
-            (store, resolved, stop)
-        }
-        Err(e) => (store, resolved, Some(Stop::Store(e))),
-    }
 }
 
 fn absorb(total: &mut SyncReport, r: SyncReport) {
