@@ -169,6 +169,11 @@ fn follow_up<W: Write>(
     }
 }
 
+/// The fixture loading the integration tests use (`tests/common`), one copy.
+#[cfg(test)]
+#[path = "../../../tests/common/mod.rs"]
+mod test_fixtures;
+
 #[cfg(test)]
 mod tests {
     //! The follow-up against real Samba replies: the `EXOP_REPL_OBJ` answers of
@@ -176,7 +181,6 @@ mod tests {
     //! calls fail and how.
 
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
 
     use phsync::Iterations;
     use phsync::batch::{CancelToken, FailReason, Failure, SyncPolicy, object_identity};
@@ -185,33 +189,22 @@ mod tests {
 
     use super::*;
 
-    fn fixtures() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samba-a")
-    }
+    use super::test_fixtures as common;
 
     fn truth() -> Value {
-        serde_json::from_slice(&std::fs::read(fixtures().join("truth.json")).unwrap()).unwrap()
+        common::samba_truth()
     }
 
     /// A capture's session key and decoded replies.
     fn capture(t: &Value, id: &str) -> (SessionKey, Vec<Reply>) {
-        let c = t["captures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap();
-        let key = SessionKey::from_hex(c["session_key_hex"].as_str().unwrap()).unwrap();
+        let c = common::capture(t, id);
         let replies = c["replies"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| {
-                let file = fixtures().join(r["file"].as_str().unwrap());
-                Reply::decode(&std::fs::read(file).unwrap()).unwrap()
-            })
+            .map(|r| Reply::decode(&common::samba_file(r["file"].as_str().unwrap())).unwrap())
             .collect();
-        (key, replies)
+        (common::capture_key(c), replies)
     }
 
     /// Where a cycle stood when its follow-up began: a delta over a lost state named every
