@@ -328,6 +328,21 @@ mod tests {
         }
     }
 
+    /// `failed` of the `n` withheld objects are still counted as `unknown_object`, and
+    /// neither the report nor the store moved the watermark.
+    fn assert_still_held_back(
+        report: &SyncReport,
+        store: &dyn StateStore,
+        n: usize,
+        failed: usize,
+    ) {
+        let s = &report.summary;
+        assert_eq!((s.total, s.failed), (n as u64, failed as u64));
+        assert_eq!(s.reasons["unknown_object"], failed as u64);
+        assert_eq!(report.watermark, None);
+        assert_eq!(store.watermark().unwrap(), None);
+    }
+
     #[test]
     fn every_withheld_object_fetched_is_decided_and_the_watermark_moves_on() {
         let t = truth();
@@ -382,15 +397,11 @@ mod tests {
         for line in &lines[n - 2..] {
             check_fetched(&t, line);
         }
-        let s = &report.summary;
-        assert_eq!((s.total, s.failed), (n as u64, n as u64 - 2));
-        assert_eq!(s.reasons["unknown_object"], n as u64 - 2);
+        assert_still_held_back(&report, &*store, n, n - 2);
         assert!(matches!(
             report.held_back,
             Some(HeldBack::FailedObjects { .. })
         ));
-        assert_eq!(report.watermark, None);
-        assert_eq!(store.watermark().unwrap(), None);
     }
 
     #[test]
@@ -414,11 +425,7 @@ mod tests {
         let failed: Vec<&Value> = lines.iter().filter(|l| l["outcome"] == "failed").collect();
         assert_eq!(failed.len(), 2);
         assert!(failed.iter().all(|l| l["reason"] == "unknown_object"));
-        let s = &report.summary;
-        assert_eq!((s.total, s.failed), (n as u64, 2));
-        assert_eq!(s.reasons["unknown_object"], 2);
-        assert_eq!(report.watermark, None);
-        assert_eq!(store.watermark().unwrap(), None);
+        assert_still_held_back(&report, &*store, n, 2);
     }
 
     #[test]
@@ -436,14 +443,15 @@ mod tests {
         if let Outcome::Failed { identity, .. } = &mut no_guid {
             identity.object_guid = None;
         }
-        let mut undecryptable = unknown.clone();
-        if let Outcome::Failed { failure, .. } = &mut undecryptable {
-            failure.reason = FailReason::DecryptFailed;
-        }
-        let mut not_replicated = unknown.clone();
-        if let Outcome::Failed { failure, .. } = &mut not_replicated {
-            failure.reason = FailReason::PasswordNotReplicated;
-        }
+        let with_reason = |reason| match unknown.clone() {
+            Outcome::Failed { identity, failure } => Outcome::Failed {
+                identity,
+                failure: Failure { reason, ..failure },
+            },
+            other => other,
+        };
+        let undecryptable = with_reason(FailReason::DecryptFailed);
+        let not_replicated = with_reason(FailReason::PasswordNotReplicated);
         for o in [&unknown, &no_guid, &undecryptable, &not_replicated] {
             sink.outcome(o.clone());
         }
