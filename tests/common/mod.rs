@@ -127,3 +127,16 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The `NAME.reply` stub of `tests/vectors/dc_replies.txt`: Samba's real `[out]` stubs of the
+/// DRSUAPI and endpoint-mapper calls.
+pub fn dc_reply(name: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(repo("tests/vectors/dc_replies.txt")).unwrap();
+    let key = format!("{name}.reply");
+    let line = text
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .find(|(n, _)| n.trim() == key)
+        .unwrap_or_else(|| panic!("no {key} in dc_replies.txt"));
+    hex(line.1)
+}
