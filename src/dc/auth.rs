@@ -283,7 +283,7 @@ impl SecurityContext {
         token: &mut [u8],
         header_sign: bool,
     ) -> Result<(), DcError> {
-        let mut bufs = buffers(head, stub, trailer, token, header_sign);
+        let mut bufs = fragment_buffers(head, stub, trailer, token, header_sign);
         self.message(true, &mut bufs).map_err(sspi_err("sealing"))
     }
 
@@ -296,7 +296,7 @@ impl SecurityContext {
         token: &mut [u8],
         header_sign: bool,
     ) -> Result<(), DcError> {
-        let mut bufs = buffers(head, stub, trailer, token, header_sign);
+        let mut bufs = fragment_buffers(head, stub, trailer, token, header_sign);
         self.message(false, &mut bufs)
             .map_err(sspi_err("unsealing"))
     }
@@ -313,7 +313,11 @@ impl SecurityContext {
     }
 }
 
-fn buffers<'a>(
+/// The security buffers of one sealed fragment (MS-RPCE §3.3.1.5.2.2), for either side of the
+/// connection: with header signing, the headers and the `sec_trailer` are signed but not
+/// encrypted (`SECBUFFER_READONLY_WITH_CHECKSUM`); the stub and its padding are encrypted in
+/// place; the signature is the token. Without header signing, the stub and the token only.
+pub fn fragment_buffers<'a>(
     head: &'a mut [u8],
     stub: &'a mut [u8],
     trailer: &'a mut [u8],

@@ -18,6 +18,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 
+use phsync::dc::auth::fragment_buffers;
 use phsync::dc::pdu::{
     self, Fragment, HEADER_LEN, PFC_FIRST_FRAG, PFC_LAST_FRAG, PFC_SUPPORT_HEADER_SIGN, PacketType,
     REQUEST_HEADER_LEN, RESPONSE_HEADER_LEN, SEC_TRAILER_LEN,
@@ -26,8 +27,7 @@ use phsync::drs::crypto::{decrypt_value, encrypt_payload};
 use phsync::drs::{Attr, Reply, SessionKey};
 use sspi::{
     AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, DataRepresentation,
-    EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferFlags, SecurityBufferRef, SecurityStatus,
-    ServerRequestFlags, Sspi, Username,
+    EncryptionFlags, Ntlm, SecurityBuffer, SecurityStatus, ServerRequestFlags, Sspi, Username,
 };
 
 use crate::common;
@@ -97,41 +97,57 @@ pub struct Served {
     pub refused: Option<String>,
 }
 
-/// A running fake DC: its port, and the thread to join for [`Served`].
+/// A running fake DC: its port, and the thread to join for what it [`Served`].
 pub struct FakeDc {
     /// The DRSUAPI port on 127.0.0.1.
     pub port: u16,
-    thread: JoinHandle<Served>,
+    thread: JoinHandle<Vec<Served>>,
 }
 
 impl FakeDc {
     /// Listens on an ephemeral port and serves one connection by `script`.
     pub fn start(script: Script) -> FakeDc {
+        FakeDc::start_each(vec![script])
+    }
+
+    /// Serves one connection per script, one after the other (a client that reconnects).
+    pub fn start_each(scripts: Vec<Script>) -> FakeDc {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         let thread = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().expect("accept");
-            let mut served = Served::default();
-            let mut server = Server {
-                stream,
-                script,
-                ntlm: Ntlm::new(),
-                creds: None,
-                authenticated: false,
-                header_sign: false,
-                context_id: 0,
-                replies: 0,
-            };
-            if let Err(e) = server.run(&mut served) {
-                served.refused = Some(e);
+            let mut all = Vec::new();
+            for script in scripts {
+                let (stream, _) = listener.accept().expect("accept");
+                let mut served = Served::default();
+                let mut server = Server {
+                    stream,
+                    script,
+                    ntlm: Ntlm::new(),
+                    creds: None,
+                    authenticated: false,
+                    header_sign: false,
+                    context_id: 0,
+                    replies: 0,
+                };
+                if let Err(e) = server.run(&mut served) {
+                    served.refused = Some(e);
+                }
+                all.push(served);
             }
-            served
+            all
         });
         FakeDc { port, thread }
     }
 
-    /// Waits for the connection to end.
+    /// Waits for the one connection to end.
     pub fn join(self) -> Served {
+        let mut all = self.join_each();
+        assert_eq!(all.len(), 1, "one connection");
+        all.remove(0)
+    }
+
+    /// Waits for every connection to end; what each saw.
+    pub fn join_each(self) -> Vec<Served> {
         self.thread.join().expect("fake DC thread")
     }
 }
@@ -293,18 +309,33 @@ impl Server {
     /// Checks and decrypts a request fragment in place; its stub without padding.
     fn unseal<'b>(&mut self, b: &'b mut [u8]) -> Result<&'b [u8], String> {
         let f = Fragment::parse(b).map_err(|e| e.to_string())?;
-        let t = f.trailer.ok_or("an unsealed request")?;
-        let (auth_len, pad) = (f.token.len(), t.pad_len as usize);
-        let stub_start = HEADER_LEN + REQUEST_HEADER_LEN;
-        let trailer_at = b.len() - auth_len - SEC_TRAILER_LEN;
-        let (head, rest) = b.split_at_mut(stub_start);
+        let pad = f.trailer.ok_or("an unsealed request")?.pad_len as usize;
+        let trailer_at = b.len() - f.token.len() - SEC_TRAILER_LEN;
+        self.seal_or_unseal(b, HEADER_LEN + REQUEST_HEADER_LEN, false)
+            .map_err(|e| format!("unsealing a request: {e}"))?;
+        Ok(&b[HEADER_LEN + REQUEST_HEADER_LEN..trailer_at - pad])
+    }
+
+    /// `EncryptMessage` (`seal`) or `DecryptMessage` over a whole fragment whose stub starts
+    /// at `stub_start` and whose trailer and NTLM token end it.
+    fn seal_or_unseal(
+        &mut self,
+        frag: &mut [u8],
+        stub_start: usize,
+        seal: bool,
+    ) -> Result<(), sspi::Error> {
+        let trailer_at = frag.len() - NTLM_TOKEN_LEN - SEC_TRAILER_LEN;
+        let (head, rest) = frag.split_at_mut(stub_start);
         let (stub, rest) = rest.split_at_mut(trailer_at - stub_start);
         let (trailer, token) = rest.split_at_mut(SEC_TRAILER_LEN);
-        let mut bufs = buffers(head, stub, trailer, token, self.header_sign);
-        self.ntlm
-            .decrypt_message(&mut bufs)
-            .map_err(|e| format!("unsealing a request: {e}"))?;
-        Ok(&b[stub_start..trailer_at - pad])
+        let mut bufs = fragment_buffers(head, stub, trailer, token, self.header_sign);
+        if seal {
+            self.ntlm
+                .encrypt_message(EncryptionFlags::empty(), &mut bufs)
+                .map(drop)
+        } else {
+            self.ntlm.decrypt_message(&mut bufs).map(drop)
+        }
     }
 
     /// The `[out]` stub as sealed `response` fragments of at most `max_xmit_frag` bytes.
@@ -315,17 +346,13 @@ impl Server {
             - SEC_TRAILER_LEN
             - NTLM_TOKEN_LEN;
         let per_frag = room - room % 16;
-        let mut sent = 0;
-        loop {
-            let end = (sent + per_frag).min(stub.len());
-            let mut flags = 0;
-            if sent == 0 {
-                flags |= PFC_FIRST_FRAG;
-            }
-            if end == stub.len() {
-                flags |= PFC_LAST_FRAG;
-            }
-            let piece = &stub[sent..end];
+        let count = stub.len().div_ceil(per_frag).max(1);
+        let stub_start = HEADER_LEN + RESPONSE_HEADER_LEN;
+        for i in 0..count {
+            let sent = i * per_frag;
+            let piece = &stub[sent..(sent + per_frag).min(stub.len())];
+            let first = if i == 0 { PFC_FIRST_FRAG } else { 0 };
+            let last = if i + 1 == count { PFC_LAST_FRAG } else { 0 };
             let pad = (16 - piece.len() % 16) % 16;
             let mut body = Vec::with_capacity(RESPONSE_HEADER_LEN + piece.len() + pad);
             body.extend_from_slice(&((stub.len() - sent) as u32).to_le_bytes());
@@ -334,24 +361,15 @@ impl Server {
             body.resize(body.len() + pad, 0);
             let mut frag = with_auth(
                 PacketType::Response,
-                flags,
+                first | last,
                 call_id,
                 &body,
                 self.context_id,
                 &[0u8; NTLM_TOKEN_LEN],
             );
-            frag[HEADER_LEN + RESPONSE_HEADER_LEN + piece.len() + pad + 2] = pad as u8;
-            let stub_start = HEADER_LEN + RESPONSE_HEADER_LEN;
-            let trailer_at = frag.len() - NTLM_TOKEN_LEN - SEC_TRAILER_LEN;
-            {
-                let (head, rest) = frag.split_at_mut(stub_start);
-                let (data, rest) = rest.split_at_mut(trailer_at - stub_start);
-                let (trailer, token) = rest.split_at_mut(SEC_TRAILER_LEN);
-                let mut bufs = buffers(head, data, trailer, token, self.header_sign);
-                self.ntlm
-                    .encrypt_message(EncryptionFlags::empty(), &mut bufs)
-                    .map_err(|e| format!("sealing a response: {e}"))?;
-            }
+            frag[stub_start + piece.len() + pad + 2] = pad as u8;
+            self.seal_or_unseal(&mut frag, stub_start, true)
+                .map_err(|e| format!("sealing a response: {e}"))?;
             if self.script.tamper_fragment == Some(served.response_fragments) {
                 frag[stub_start + piece.len() / 2] ^= 0x01;
             }
@@ -360,11 +378,8 @@ impl Server {
             }
             served.response_fragments += 1;
             self.stream.write_all(&frag).map_err(|e| e.to_string())?;
-            sent = end;
-            if end == stub.len() {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 
     fn send_fault(&mut self, call_id: u32, status: u32) -> Result<(), String> {
@@ -406,27 +421,6 @@ impl Server {
             .map_err(|e| e.to_string())?;
         Ok(Some(b))
     }
-}
-
-/// The security buffers of one fragment, as the client lays them out (`src/dc/auth.rs`).
-fn buffers<'a>(
-    head: &'a mut [u8],
-    stub: &'a mut [u8],
-    trailer: &'a mut [u8],
-    token: &'a mut [u8],
-    header_sign: bool,
-) -> Vec<SecurityBufferRef<'a>> {
-    let ro = SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM;
-    let mut v = Vec::with_capacity(4);
-    if header_sign {
-        v.push(SecurityBufferRef::data_buf(head).with_flags(ro));
-    }
-    v.push(SecurityBufferRef::data_buf(stub));
-    if header_sign {
-        v.push(SecurityBufferRef::data_buf(trailer).with_flags(ro));
-    }
-    v.push(SecurityBufferRef::token_buf(token));
-    v
 }
 
 /// The common header (C706 §12.6.1), little-endian NDR.
@@ -489,13 +483,4 @@ pub fn reencrypt(stub: &[u8], old: &SessionKey, new: &SessionKey) -> Vec<u8> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The `IDL_DRSGetNCChanges` stubs served for one capture of `tests/fixtures/samba-a/`.
-pub fn capture_replies(capture_id: &str) -> Vec<(Vec<u8>, SessionKey)> {
-    common::capture_files()
-        .into_iter()
-        .filter(|(file, _)| file.starts_with(&format!("bin/{capture_id}/")))
-        .map(|(file, key)| (common::samba_file(&file), key))
-        .collect()
 }

@@ -14,6 +14,15 @@ use zeroize::Zeroizing;
 use crate::common;
 use crate::fake_dc::{self, FakeDc, OPNUM_GET_NC_CHANGES, Script};
 
+/// The `IDL_DRSGetNCChanges` stubs served for one capture of `tests/fixtures/samba-a/`.
+fn capture_replies(capture_id: &str) -> Vec<(Vec<u8>, SessionKey)> {
+    common::capture_files()
+        .into_iter()
+        .filter(|(file, _)| file.starts_with(&format!("bin/{capture_id}/")))
+        .map(|(file, key)| (common::samba_file(&file), key))
+        .collect()
+}
+
 /// The client's configuration for the fake DC on `port`, with `password`.
 fn config(port: u16, password: &str) -> DcConfig {
     let identity = Identity {
@@ -30,9 +39,9 @@ fn config(port: u16, password: &str) -> DcConfig {
 /// The schema probe's answer (Samba's `EXOP_REPL_OBJ` reply for one account), then the NC
 /// cycle of capture `impacket-ntlm-nc` (three replies, 282 objects).
 fn probe_then_cycle() -> Vec<(Vec<u8>, SessionKey)> {
-    let mut answers = fake_dc::capture_replies("impacket-ntlm-exop");
+    let mut answers = capture_replies("impacket-ntlm-exop");
     answers.truncate(1);
-    answers.extend(fake_dc::capture_replies("impacket-ntlm-nc"));
+    answers.extend(capture_replies("impacket-ntlm-nc"));
     answers
 }
 
