@@ -505,6 +505,12 @@ fn sync_resumes_after_a_dropped_connection_then_polls_the_delta() {
         "{}",
         stderr(&out)
     );
+    let refusals: Vec<_> = served.iter().map(|s| &s.refused).collect();
+    assert_eq!(
+        refusals,
+        [&None, &None],
+        "two connections, both served in full"
+    );
     let resumed = &served[1].calls[2].1;
     assert!(
         continues_from(resumed, &full[1]),
@@ -550,6 +556,7 @@ fn sync_resumes_after_a_dropped_connection_then_polls_the_delta() {
     let out = sync(dc.port, &state);
     let served = dc.join();
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(served.refused, None);
     assert!(continues_from(&served.calls[2].1, full.last().unwrap()));
     let l = lines(&out);
     let changes = t["phases"][1]["changes"].as_array().unwrap();

@@ -3,20 +3,21 @@
 //! answers DRSUAPI calls with Samba's real `[out]` stubs:
 //!
 //! * `IDL_DRSBind` / `IDL_DRSUnbind`: `tests/vectors/dc_replies.txt` (Samba 4.17 on 127.0.0.1);
-//! * `IDL_DRSGetNCChanges`: the captured replies of `tests/fixtures/samba-a/`, in the order
-//!   given, their secret attributes re-encrypted from the capture's session key to this
+//! * `IDL_DRSGetNCChanges`: captured replies of `tests/fixtures/`, in the order given, their secret attributes re-encrypted from the capture's session key to this
 //!   connection's (MS-DRSR §4.1.10.2.20: the salt and the CRC32-checked plaintext unchanged,
 //!   the RC4 key MD5(new session key ‖ salt)). The bytes around them are Samba's.
 //!
 //! It records every call's reassembled, unsealed `[in]` stub, so a test can check what the
 //! client asked. Knobs make it misbehave the way a network or a DC can: a small fragment size
 //! (so requests and replies span many sealed fragments), a bit flipped in one sealed fragment,
-//! a fragment sent twice,
-//! another password than the client's, a connection dropped after a number of replies.
+//! a fragment sent twice, another password than the client's, a connection dropped after a
+//! number of replies. Every wait is bounded ([`WAIT`]): a client that never comes fails the
+//! test instead of hanging it.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use phsync::dc::auth::fragment_buffers;
 use phsync::dc::pdu::{
@@ -38,6 +39,9 @@ pub const USER: &str = "phsync-repl";
 pub const DOMAIN: &str = "DRSXKVP";
 /// Its password.
 pub const PASSWORD: &str = "Fake-DC p4ssw0rd!";
+
+/// The longest the fake DC waits for a connection or a fragment.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// `IDL_DRSGetNCChanges`'s opnum (MS-DRSR §4.1.10).
 pub const OPNUM_GET_NC_CHANGES: u16 = 3;
@@ -117,8 +121,12 @@ impl FakeDc {
         let thread = std::thread::spawn(move || {
             let mut all = Vec::new();
             for script in scripts {
-                let (stream, _) = listener.accept().expect("accept");
                 let mut served = Served::default();
+                let Some(stream) = accept_within(&listener, WAIT) else {
+                    served.refused = Some(format!("no connection within {WAIT:?}"));
+                    all.push(served);
+                    break;
+                };
                 let mut server = Server {
                     stream,
                     script,
@@ -420,6 +428,29 @@ impl Server {
             .read_exact(&mut b[HEADER_LEN..])
             .map_err(|e| e.to_string())?;
         Ok(Some(b))
+    }
+}
+
+/// The next connection, with read and write timeouts of [`WAIT`], or `None` after `wait`.
+fn accept_within(listener: &TcpListener, wait: Duration) -> Option<TcpStream> {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + wait;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                stream.set_read_timeout(Some(WAIT)).unwrap();
+                stream.set_write_timeout(Some(WAIT)).unwrap();
+                return Some(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() > deadline {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
     }
 }
 
