@@ -11,6 +11,7 @@ use super::{x86_avx2, x86_avx512, x86_avx512x2, x86_shani};
 /// Bytes of stack wiped after each call into a kernel: the deepest kernel frame, AVX-512 ×32
 /// with its spilled state and message vectors, is about 16 KiB (×16 about 10 KiB, AVX2 ×8
 /// about 7 KiB: `objdump` of the release build), and the wipe starts at `run`'s caller.
+/// `tests/kdf/stack_wipe.rs` checks that no backend needs a deeper stack than the wipe.
 const STACK_WIPE: usize = 32 * 1024;
 
 /// Dispatch. The caller checked the lengths; `backend` was checked available, but every

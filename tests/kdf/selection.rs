@@ -55,7 +55,7 @@ fn unusable_override_is_a_value_not_a_message() {
 /// This test binary again, through the runner cargo used if it is an emulated build (CI runs
 /// the aarch64 build under `qemu-aarch64`, named in `CARGO_TARGET_<TRIPLE>_RUNNER`, which the
 /// test process inherits).
-fn child_command() -> std::process::Command {
+pub(crate) fn child_command() -> std::process::Command {
     let exe = std::env::current_exe().unwrap();
     let runner_var = if cfg!(target_arch = "aarch64") {
         "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
