@@ -446,19 +446,10 @@ fn sync(port: u16, state: &std::path::Path) -> Output {
     phsync(&args, b"", &[("PHSYNC_PASSWORD", fake_dc::PASSWORD)])
 }
 
-/// Whether an `[in]` stub carries `reply`'s `usnvecTo` (three little-endian hypers), the
-/// watermark a request continues from.
+/// Whether an `[in]` stub continues from a captured reply's `usnvecTo`.
 fn continues_from(request: &[u8], reply: &[u8]) -> bool {
     let to = phsync::drs::Reply::decode(reply).unwrap().usn_vec_to();
-    let usn: Vec<u8> = [
-        to.usn_high_obj_update,
-        to.usn_reserved,
-        to.usn_high_prop_update,
-    ]
-    .iter()
-    .flat_map(|v| v.to_le_bytes())
-    .collect();
-    request.windows(usn.len()).any(|w| w == usn)
+    fake_dc::continues_from(request, to)
 }
 
 /// The whole command over a sealed connection, offline: Samba's full replication of

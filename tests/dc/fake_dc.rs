@@ -25,7 +25,7 @@ use phsync::dc::pdu::{
     REQUEST_HEADER_LEN, RESPONSE_HEADER_LEN, SEC_TRAILER_LEN,
 };
 use phsync::drs::crypto::{decrypt_value, encrypt_payload};
-use phsync::drs::{Attr, Reply, SessionKey};
+use phsync::drs::{Attr, Reply, SessionKey, UsnVector};
 use sspi::{
     AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, DataRepresentation,
     EncryptionFlags, Ntlm, SecurityBuffer, SecurityStatus, ServerRequestFlags, Sspi, Username,
@@ -514,4 +514,18 @@ pub fn reencrypt(stub: &[u8], old: &SessionKey, new: &SessionKey) -> Vec<u8> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether an `[in]` stub carries `usn` (three little-endian hypers): the watermark an
+/// `IDL_DRSGetNCChanges` request continues from (`usnvecFrom`).
+pub fn continues_from(request: &[u8], usn: UsnVector) -> bool {
+    let bytes: Vec<u8> = [
+        usn.usn_high_obj_update,
+        usn.usn_reserved,
+        usn.usn_high_prop_update,
+    ]
+    .iter()
+    .flat_map(|v| v.to_le_bytes())
+    .collect();
+    request.windows(bytes.len()).any(|w| w == bytes)
 }
